@@ -1,0 +1,2 @@
+"""Aegis: a crypto trading platform."""
+__version__ = "0.1.0"

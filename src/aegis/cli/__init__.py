@@ -1,0 +1,5 @@
+"""The `aegis` command line."""
+
+from aegis.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""Pure domain model (standard library only)."""
