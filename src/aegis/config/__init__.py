@@ -1,0 +1,21 @@
+"""Settings for the runtime (pydantic-settings); built once in the CLI and passed down."""
+
+from aegis.config.settings import (
+    ExchangeSettings,
+    MarketSettings,
+    ServerSettings,
+    Settings,
+    SizingSettings,
+    StrategySettings,
+    load_settings,
+)
+
+__all__ = [
+    "ExchangeSettings",
+    "MarketSettings",
+    "ServerSettings",
+    "Settings",
+    "SizingSettings",
+    "StrategySettings",
+    "load_settings",
+]
