@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from aegis.model.enums import RejectReason
+
 
 class AegisError(Exception):
     """Base of every error Aegis raises on purpose."""
@@ -20,9 +22,9 @@ class StaleDataError(AegisError):
 
 
 class OrderRejected(AegisError):
-    """Local validation failed; nothing was sent to a venue."""
+    """Local validation failed; nothing was sent to a venue; ``reason`` says which filter."""
 
-    def __init__(self, message: str, reason: object | None = None) -> None:
+    def __init__(self, message: str, reason: RejectReason | None = None) -> None:
         super().__init__(message)
         self.reason = reason
 

@@ -1,0 +1,352 @@
+"""Tradable instrument with the venue's filters: rounding to the grid and validation (PR2)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Context,
+    Decimal,
+)
+from typing import Any, Final
+
+from aegis.model.enums import MarketKind, OrderSide, OrderType, RejectReason
+from aegis.model.errors import ConfigError, OrderRejected
+
+ZERO: Final = Decimal(0)
+INFINITY: Final = Decimal("Infinity")
+PERMISSIVE_INCREMENT: Final = Decimal("1e-12")
+# Marks "same as the LOT_SIZE limit" for the market-order limits; replaced in __post_init__.
+_SAME_AS_LOT: Final = Decimal("NaN")
+# Wide precision so price / tick never loses digits before it is rounded to an integer.
+_WIDE: Final = Context(prec=60)
+
+_MODES: Final[Mapping[str, str]] = {
+    "nearest": ROUND_HALF_EVEN,
+    "down": ROUND_FLOOR,
+    "up": ROUND_CEILING,
+    **{
+        mode: mode
+        for mode in (
+            ROUND_CEILING,
+            ROUND_DOWN,
+            ROUND_FLOOR,
+            ROUND_HALF_DOWN,
+            ROUND_HALF_EVEN,
+            ROUND_HALF_UP,
+            ROUND_UP,
+        )
+    },
+}
+
+# (reason, field name, offending value, filter name, filter value)
+Violation = tuple[RejectReason, str, Decimal | None, str, Decimal | None]
+
+
+def clean_decimal(value: Decimal | str | int) -> Decimal:
+    """Return ``value`` as a Decimal without trailing zeros ("0.0001000" -> 0.0001, "10" -> 10)."""
+    number = Decimal(value).normalize()
+    if number.is_finite() and number.as_tuple().exponent > 0:  # type: ignore[operator]
+        # normalize() turns 10 into 1E+1; keep integers readable in messages.
+        number = number.quantize(Decimal(1))
+    return number
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Instrument:
+    """A market with its exchange filters; every price, size and fee is a ``Decimal``.
+
+    Grids are anchored at zero: a valid price is a multiple of ``tick_size`` and a valid quantity
+    a multiple of ``step_size``. ``max_qty`` of ``Infinity`` means no maximum. The market-order
+    limits default to the LOT_SIZE limits. ``contract_size`` converts quantity to base units
+    for notional checks and PnL.
+    """
+
+    symbol: str
+    base: str
+    quote: str
+    tick_size: Decimal
+    step_size: Decimal
+    kind: MarketKind = MarketKind.SPOT
+    min_qty: Decimal = ZERO
+    max_qty: Decimal = INFINITY
+    market_min_qty: Decimal = _SAME_AS_LOT
+    market_max_qty: Decimal = _SAME_AS_LOT
+    min_notional: Decimal = ZERO
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    contract_size: Decimal = Decimal(1)
+    maker_fee_rate: Decimal = ZERO
+    taker_fee_rate: Decimal = ZERO
+
+    def __post_init__(self) -> None:
+        for name in ("tick_size", "step_size", "contract_size"):
+            value = getattr(self, name)
+            if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+                raise ConfigError(f"{name} {value!r} must be a positive Decimal for {self.symbol}")
+        if self.market_min_qty.is_nan():
+            object.__setattr__(self, "market_min_qty", self.min_qty)
+        if self.market_max_qty.is_nan():
+            object.__setattr__(self, "market_max_qty", self.max_qty)
+        if self.min_qty > self.max_qty:
+            raise ConfigError(
+                f"min_qty {self.min_qty} above max_qty {self.max_qty} for {self.symbol}"
+            )
+
+    # ----------------------------------------------------------------- constructors
+    @classmethod
+    def permissive(
+        cls,
+        symbol: str,
+        *,
+        quote: str | None = None,
+        base: str | None = None,
+        kind: MarketKind | None = None,
+        maker_fee_rate: Decimal = ZERO,
+        taker_fee_rate: Decimal = ZERO,
+    ) -> Instrument:
+        """Build an instrument with no minimum notional, no maximum and a 1e-12 grid.
+
+        ``symbol`` is unified (``BTC/USDT`` spot, ``BTC/USDT:USDT`` linear perpetual); a bare
+        ``BTCUSDT`` needs ``quote`` (default ``USDT``) to split off the base.
+        """
+        pair, _, settle = symbol.partition(":")
+        if "/" in pair:
+            parsed_base, parsed_quote = pair.split("/", 1)
+        else:
+            parsed_quote = quote if quote is not None else "USDT"
+            has_suffix = pair.endswith(parsed_quote) and len(pair) > len(parsed_quote)
+            parsed_base = pair[: -len(parsed_quote)] if has_suffix else pair
+        if kind is None:
+            kind = MarketKind.LINEAR_PERPETUAL if settle else MarketKind.SPOT
+        return cls(
+            symbol=symbol,
+            base=base if base is not None else parsed_base,
+            quote=quote if quote is not None else parsed_quote,
+            kind=kind,
+            tick_size=PERMISSIVE_INCREMENT,
+            step_size=PERMISSIVE_INCREMENT,
+            maker_fee_rate=maker_fee_rate,
+            taker_fee_rate=taker_fee_rate,
+        )
+
+    @classmethod
+    def from_binance(cls, entry: Mapping[str, Any], kind: MarketKind | None = None) -> Instrument:
+        """Parse one raw Binance ``exchangeInfo`` symbol entry (spot or USD-M futures).
+
+        Raises ``ConfigError`` naming the symbol when a required filter is missing or malformed.
+        """
+        from aegis.model.binance import instrument_fields_from_binance
+
+        return cls(**instrument_fields_from_binance(entry, kind))
+
+    # ----------------------------------------------------------------- rounding
+    def round_price(self, price: Decimal, side: OrderSide, *, mode: str | None = None) -> Decimal:
+        """Round ``price`` to the tick grid: a buy rounds down, a sell up, unless ``mode`` is given.
+
+        ``mode`` is a ``decimal`` rounding constant or ``"nearest"`` / ``"down"`` / ``"up"``.
+        """
+        if mode is None:
+            rounding = ROUND_FLOOR if side is OrderSide.BUY else ROUND_CEILING
+        else:
+            found = _MODES.get(mode)
+            if found is None:
+                raise ValueError(f"rounding mode {mode!r} is not one of {sorted(_MODES)}")
+            rounding = found
+        tick = self.tick_size
+        units = _WIDE.divide(price, tick).to_integral_value(rounding=rounding)
+        return _WIDE.multiply(units, tick)
+
+    def round_quantity(self, quantity: Decimal) -> Decimal:
+        """Floor ``quantity`` to the step grid (never rounds up: never buys more than asked)."""
+        step = self.step_size
+        units = _WIDE.divide(quantity, step).to_integral_value(rounding=ROUND_FLOOR)
+        return _WIDE.multiply(units, step)
+
+    # ----------------------------------------------------------------- validation
+    def validate(
+        self,
+        order_type: OrderType,
+        side: OrderSide,
+        quantity: Decimal,
+        price: Decimal | None = None,
+        *,
+        stop_price: Decimal | None = None,
+        reference_price: Decimal | None = None,
+    ) -> RejectReason | None:
+        """Return why the order breaks a filter, or None when it passes every filter.
+
+        Market orders use the market-order quantity limits; their notional is checked against
+        ``reference_price`` (e.g. the last close) and skipped when it is None. Triggered market
+        orders (stop-market, take-profit without price) use ``stop_price`` for the notional.
+        """
+        found = self._violation(order_type, quantity, price, stop_price, reference_price)
+        return None if found is None else found[0]
+
+    def check(
+        self,
+        order_type: OrderType,
+        side: OrderSide,
+        quantity: Decimal,
+        price: Decimal | None = None,
+        *,
+        stop_price: Decimal | None = None,
+        reference_price: Decimal | None = None,
+    ) -> None:
+        """Raise ``OrderRejected`` naming symbol, field, value and filter if a filter fails."""
+        found = self._violation(order_type, quantity, price, stop_price, reference_price)
+        if found is None:
+            return
+        reason, field, value, filter_name, limit = found
+        if reason is RejectReason.MISSING_PRICE or reason is RejectReason.MISSING_STOP_PRICE:
+            message = f"{field} is required for a {order_type} order on {self.symbol}"
+        elif reason is RejectReason.PRICE_NOT_ALLOWED:
+            message = f"{field} {value} not allowed for a {order_type} order on {self.symbol}"
+        elif reason is RejectReason.NOT_POSITIVE:
+            message = f"{field} {value} must be positive for {self.symbol}"
+        elif filter_name in ("tick_size", "step_size"):
+            message = (
+                f"{field} {value} is not a multiple of {filter_name} {limit} for {self.symbol}"
+            )
+        else:
+            relation = "below" if "min" in filter_name else "above"
+            message = f"{field} {value} {relation} {filter_name} {limit} for {self.symbol}"
+        raise OrderRejected(message, reason)
+
+    def normalise(
+        self,
+        order_type: OrderType,
+        side: OrderSide,
+        quantity: Decimal,
+        price: Decimal | None = None,
+        *,
+        stop_price: Decimal | None = None,
+        reference_price: Decimal | None = None,
+    ) -> tuple[Decimal, Decimal | None]:
+        """Round quantity (floor) and price (by side) to the grid, then ``check`` them.
+
+        ``stop_price`` is checked, not rounded: round it first with ``round_price``.
+        Returns ``(quantity, price)``; raises ``OrderRejected`` when the result breaks a filter.
+        """
+        rounded_quantity = self.round_quantity(quantity)
+        rounded_price = None if price is None else self.round_price(price, side)
+        self.check(
+            order_type,
+            side,
+            rounded_quantity,
+            rounded_price,
+            stop_price=stop_price,
+            reference_price=reference_price,
+        )
+        return rounded_quantity, rounded_price
+
+    def notional(self, quantity: Decimal, price: Decimal) -> Decimal:
+        """Return the quote value of ``quantity`` contracts at ``price``."""
+        return quantity * price * self.contract_size
+
+    # ----------------------------------------------------------------- internals
+    def _violation(
+        self,
+        order_type: OrderType,
+        quantity: Decimal,
+        price: Decimal | None,
+        stop_price: Decimal | None,
+        reference_price: Decimal | None,
+    ) -> Violation | None:
+        if not quantity > 0:
+            return (RejectReason.NOT_POSITIVE, "quantity", quantity, "", None)
+        found = self._price_violation(order_type, price, stop_price)
+        if found is not None:
+            return found
+        is_market = price is None
+        found = self._quantity_violation(quantity, is_market)
+        if found is not None:
+            return found
+        if price is not None:
+            notional_price: Decimal | None = price
+        elif stop_price is not None:
+            notional_price = stop_price
+        else:
+            notional_price = reference_price
+        if notional_price is not None and self.min_notional > 0:
+            notional = quantity * notional_price * self.contract_size
+            if notional < self.min_notional:
+                return (
+                    RejectReason.NOTIONAL_BELOW_MIN,
+                    "notional",
+                    notional,
+                    "min_notional",
+                    self.min_notional,
+                )
+        return None
+
+    def _price_violation(
+        self, order_type: OrderType, price: Decimal | None, stop_price: Decimal | None
+    ) -> Violation | None:
+        if order_type is OrderType.MARKET or order_type is OrderType.STOP_MARKET:
+            if price is not None:
+                return (RejectReason.PRICE_NOT_ALLOWED, "price", price, "", None)
+        elif price is None and order_type.requires_price:
+            return (RejectReason.MISSING_PRICE, "price", None, "", None)
+        if stop_price is None:
+            if order_type.requires_stop_price:
+                return (RejectReason.MISSING_STOP_PRICE, "stop_price", None, "", None)
+        else:
+            found = self._one_price_violation("stop_price", stop_price, _STOP_REASONS)
+            if found is not None:
+                return found
+        if price is None:
+            return None
+        return self._one_price_violation("price", price, _PRICE_REASONS)
+
+    def _one_price_violation(
+        self, field: str, value: Decimal, reasons: tuple[RejectReason, ...]
+    ) -> Violation | None:
+        if not value > 0:
+            return (RejectReason.NOT_POSITIVE, field, value, "", None)
+        if _WIDE.remainder(value, self.tick_size) != 0:
+            return (reasons[0], field, value, "tick_size", self.tick_size)
+        if self.min_price is not None and value < self.min_price:
+            return (reasons[1], field, value, "min_price", self.min_price)
+        if self.max_price is not None and value > self.max_price:
+            return (reasons[2], field, value, "max_price", self.max_price)
+        return None
+
+    def _quantity_violation(self, quantity: Decimal, is_market: bool) -> Violation | None:
+        if is_market:
+            if quantity < self.market_min_qty:
+                reason = RejectReason.MARKET_QTY_BELOW_MIN
+                return (reason, "quantity", quantity, "market_min_qty", self.market_min_qty)
+            if quantity > self.market_max_qty:
+                reason = RejectReason.MARKET_QTY_ABOVE_MAX
+                return (reason, "quantity", quantity, "market_max_qty", self.market_max_qty)
+            return self._step_violation(quantity)
+        if quantity < self.min_qty:
+            return (RejectReason.QTY_BELOW_MIN, "quantity", quantity, "min_qty", self.min_qty)
+        if quantity > self.max_qty:
+            return (RejectReason.QTY_ABOVE_MAX, "quantity", quantity, "max_qty", self.max_qty)
+        return self._step_violation(quantity)
+
+    def _step_violation(self, quantity: Decimal) -> Violation | None:
+        if _WIDE.remainder(quantity, self.step_size) != 0:
+            return (RejectReason.QTY_STEP, "quantity", quantity, "step_size", self.step_size)
+        return None
+
+
+_PRICE_REASONS: Final = (
+    RejectReason.PRICE_TICK,
+    RejectReason.PRICE_BELOW_MIN,
+    RejectReason.PRICE_ABOVE_MAX,
+)
+_STOP_REASONS: Final = (
+    RejectReason.STOP_PRICE_TICK,
+    RejectReason.STOP_PRICE_BELOW_MIN,
+    RejectReason.STOP_PRICE_ABOVE_MAX,
+)

@@ -1,0 +1,225 @@
+"""Balances, positions and equity; applies fills and funding (OR3, OR7)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from typing import Final
+
+from aegis.model.enums import MarketKind, OrderSide, PositionMode, PositionSide
+from aegis.model.events import Fill, FundingPayment
+from aegis.model.instrument import Instrument
+from aegis.model.position import Position
+
+_ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
+_LONG: Final = PositionSide.LONG
+_SHORT: Final = PositionSide.SHORT
+
+
+class Portfolio:
+    """Cash per currency and position legs keyed by ``(symbol, PositionSide)``.
+
+    Spot: a buy spends quote cash (plus a quote fee) and a sell receives it; a base-currency fee
+    shrinks the position. Linear derivatives: cash moves only by realised PnL, fees and funding;
+    the notional does not. One-way mode keeps one net leg per symbol whose side follows the net
+    quantity (a fill through zero flips it). Hedge mode keeps long and short legs apart and
+    never nets them (OR7); a hedge-mode fill must name its ``position_side``. Money totals
+    (``realised_pnl``, ``fees_paid``, ``funding_paid``) are in quote currency.
+    """
+
+    __slots__ = (
+        "_fees_paid",
+        "_funding_received",
+        "_leverage",
+        "_positions",
+        "_symbol_instruments",
+        "_trading_pnl",
+        "cash",
+        "position_mode",
+    )
+
+    def __init__(
+        self,
+        cash: Mapping[str, Decimal],
+        position_mode: PositionMode = PositionMode.ONE_WAY,
+        *,
+        leverage: Decimal | Mapping[str, Decimal] = _ONE,
+    ) -> None:
+        self.cash: dict[str, Decimal] = dict(cash)
+        self.position_mode = position_mode
+        self._leverage = leverage
+        self._positions: dict[tuple[str, PositionSide], Position] = {}
+        self._symbol_instruments: dict[str, Instrument] = {}
+        self._trading_pnl = _ZERO
+        self._fees_paid = _ZERO
+        self._funding_received = _ZERO
+
+    # ----------------------------------------------------------------- updates
+    def apply_fill(self, fill: Fill, instrument: Instrument) -> Decimal:
+        """Account one fill; return the trading PnL it realised (before fees).
+
+        Raises ``ValueError`` for a hedge-mode fill without ``position_side`` or one that closes
+        more than its leg holds.
+        """
+        symbol = fill.symbol
+        self._symbol_instruments[symbol] = instrument
+        quantity = fill.quantity
+        price = fill.price
+        is_buy = fill.side is OrderSide.BUY
+        fee_in_quote = self._charge_fee(fill, instrument)
+        if instrument.kind is MarketKind.SPOT:
+            notional = price * quantity * instrument.contract_size
+            quote = instrument.quote
+            self.cash[quote] = self.cash.get(quote, _ZERO) + (-notional if is_buy else notional)
+        if fill.fee and fill.fee_currency == instrument.base:
+            # a fee taken in base shrinks what a buy delivers (Binance spot)
+            quantity = quantity - fill.fee if is_buy else quantity
+        if self.position_mode is PositionMode.HEDGE:
+            realised = self._fill_hedge(fill, instrument, quantity, is_buy)
+        else:
+            realised = self._fill_one_way(symbol, instrument, quantity, price, is_buy)
+        if instrument.kind.is_derivative:
+            quote = instrument.quote
+            self.cash[quote] = self.cash.get(quote, _ZERO) + realised
+        self._trading_pnl += realised
+        leg = self._positions.get((symbol, fill.position_side or (_LONG if is_buy else _SHORT)))
+        if leg is not None:
+            leg.fees_paid += fee_in_quote
+        return realised
+
+    def apply_funding(self, payment: FundingPayment) -> None:
+        """Book a funding payment: cash moves by ``amount``; open legs share it by quantity."""
+        instrument = self._symbol_instruments.get(payment.symbol)
+        currency = instrument.quote if instrument is not None else self._default_currency()
+        self.cash[currency] = self.cash.get(currency, _ZERO) + payment.amount
+        self._funding_received += payment.amount
+        legs = [leg for leg in self._legs_of(payment.symbol) if leg.quantity]
+        total = sum((leg.quantity for leg in legs), _ZERO)
+        for leg in legs:
+            leg.funding_received += payment.amount * leg.quantity / total
+
+    # ----------------------------------------------------------------- queries
+    @property
+    def realised_pnl(self) -> Decimal:
+        """Return realised PnL net of fees and funding."""
+        return self._trading_pnl - self._fees_paid + self._funding_received
+
+    @property
+    def fees_paid(self) -> Decimal:
+        """Return the fees paid, valued in quote currency."""
+        return self._fees_paid
+
+    @property
+    def funding_paid(self) -> Decimal:
+        """Return the funding paid (negative when the account received more than it paid)."""
+        return -self._funding_received
+
+    @property
+    def margin_used(self) -> Decimal:
+        """Return the margin locked by derivative legs: entry notional / leverage."""
+        total = _ZERO
+        for (symbol, _), leg in self._positions.items():
+            instrument = self._symbol_instruments[symbol]
+            if leg.quantity and instrument.kind.is_derivative:
+                total += leg.entry_notional() / self.leverage(symbol)
+        return total
+
+    def leverage(self, symbol: str) -> Decimal:
+        """Return the leverage used for ``symbol`` (1 unless configured)."""
+        if isinstance(self._leverage, Decimal):
+            return self._leverage
+        return self._leverage.get(symbol, _ONE)
+
+    def position(self, symbol: str, side: PositionSide | None = None) -> Position | None:
+        """Return the open leg of ``symbol`` (one-way: the net leg; hedge: ``side``'s leg)."""
+        if side is not None:
+            leg = self._positions.get((symbol, side))
+            return leg if leg is not None and leg.quantity else None
+        for leg in self._legs_of(symbol):
+            if leg.quantity:
+                return leg
+        return None
+
+    def positions(self) -> Iterator[Position]:
+        """Yield every open leg."""
+        return (leg for leg in self._positions.values() if leg.quantity)
+
+    def equity(self, marks: Mapping[str, Decimal], currency: str | None = None) -> Decimal:
+        """Return cash in ``currency`` plus open legs at ``marks`` (spot value, derivative PnL).
+
+        ``currency`` defaults to the first cash currency. Raises ``KeyError`` naming a symbol
+        with an open leg and no mark.
+        """
+        currency = self._default_currency() if currency is None else currency
+        total = self.cash.get(currency, _ZERO)
+        for leg in self.positions():
+            instrument = self._symbol_instruments[leg.symbol]
+            if instrument.quote != currency:
+                continue
+            if leg.symbol not in marks:
+                raise KeyError(f"no mark price for open position {leg.symbol} ({leg.side})")
+            mark = marks[leg.symbol]
+            if instrument.kind.is_derivative:
+                total += leg.unrealised_pnl(mark)
+            else:
+                total += leg.signed_quantity * mark * instrument.contract_size
+        return total
+
+    # ----------------------------------------------------------------- internals
+    def _default_currency(self) -> str:
+        for currency in self.cash:
+            return currency
+        return "USDT"
+
+    def _legs_of(self, symbol: str) -> list[Position]:
+        return [leg for side in (_LONG, _SHORT) if (leg := self._positions.get((symbol, side)))]
+
+    def _leg(self, symbol: str, side: PositionSide, instrument: Instrument) -> Position:
+        leg = self._positions.get((symbol, side))
+        if leg is None:
+            leg = Position(symbol=symbol, side=side, contract_size=instrument.contract_size)
+            self._positions[(symbol, side)] = leg
+        return leg
+
+    def _charge_fee(self, fill: Fill, instrument: Instrument) -> Decimal:
+        fee = fill.fee
+        if not fee:
+            return _ZERO
+        if fill.fee_currency == instrument.base:
+            fee_in_quote = fee * fill.price
+        else:
+            self.cash[fill.fee_currency] = self.cash.get(fill.fee_currency, _ZERO) - fee
+            # a fee in a third currency (e.g. BNB) has no quote value here: only cash moves
+            fee_in_quote = fee if fill.fee_currency == instrument.quote else _ZERO
+        self._fees_paid += fee_in_quote
+        return fee_in_quote
+
+    def _fill_hedge(
+        self, fill: Fill, instrument: Instrument, quantity: Decimal, is_buy: bool
+    ) -> Decimal:
+        side = fill.position_side
+        if side is None:
+            raise ValueError(
+                f"fill {fill.trade_id} on {fill.symbol} needs position_side in hedge mode"
+            )
+        leg = self._leg(fill.symbol, side, instrument)
+        if is_buy is (side is _LONG):
+            leg.increase(quantity, fill.price)
+            return _ZERO
+        return leg.reduce(quantity, fill.price)
+
+    def _fill_one_way(
+        self, symbol: str, instrument: Instrument, quantity: Decimal, price: Decimal, is_buy: bool
+    ) -> Decimal:
+        long_leg = self._positions.get((symbol, _LONG))
+        short_leg = self._positions.get((symbol, _SHORT))
+        opposite = short_leg if is_buy else long_leg
+        realised = _ZERO
+        if opposite is not None and opposite.quantity:
+            closed = min(quantity, opposite.quantity)
+            realised = opposite.reduce(closed, price)
+            quantity -= closed
+        if quantity:
+            self._leg(symbol, _LONG if is_buy else _SHORT, instrument).increase(quantity, price)
+        return realised
