@@ -1,0 +1,1 @@
+"""Tests of aegis.venues.sim."""
