@@ -1,0 +1,171 @@
+"""Shared helpers: parameter validation, input conversion, NaN masks and C-speed filters.
+
+Every vectorised indicator works on the *valid* bars only (all inputs finite) and scatters the
+result back, so a NaN bar is skipped: its output is NaN and the state carries over from the last
+valid bar. The streaming classes apply the same rule, which keeps both forms identical.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.signal import lfilter
+
+from aegis.model.errors import ConfigError
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+NAN = math.nan
+
+
+class InvalidIndicatorParameter(ConfigError, ValueError):
+    """An indicator parameter is out of range; the message names the parameter and its value."""
+
+
+def check_period(name: str, value: object, minimum: int = 1) -> int:
+    """Return ``value`` as ``int`` if it is an integer >= ``minimum``; raise naming ``name``."""
+    if isinstance(value, bool):
+        raise InvalidIndicatorParameter(f"{name} must be an integer >= {minimum}, got {value!r}")
+    try:
+        period = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidIndicatorParameter(
+            f"{name} must be an integer >= {minimum}, got {value!r}"
+        ) from None
+    if period < minimum:
+        raise InvalidIndicatorParameter(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return period
+
+
+def check_factor(name: str, value: object) -> float:
+    """Return ``value`` as a finite, non-negative float; raise naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.floating | np.integer):
+        raise InvalidIndicatorParameter(f"{name} must be a finite number >= 0, got {value!r}")
+    factor = float(value)
+    if not math.isfinite(factor) or factor < 0.0:
+        raise InvalidIndicatorParameter(f"{name} must be a finite number >= 0, got {value!r}")
+    return factor
+
+
+def as_float_array(name: str, values: Any) -> FloatArray:
+    """Convert to a 1-D contiguous float64 array (no copy when it already is one)."""
+    array = np.ascontiguousarray(values, dtype=np.float64)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
+    return array
+
+
+def as_float_arrays(**named: Any) -> list[FloatArray]:
+    """Convert several same-length inputs; the error names the mismatching input."""
+    arrays = [as_float_array(name, values) for name, values in named.items()]
+    length = len(arrays[0])
+    for name, array in zip(named, arrays, strict=True):
+        if len(array) != length:
+            first = next(iter(named))
+            raise ValueError(
+                f"{name} has {len(array)} values but {first} has {length}; lengths must match"
+            )
+    return arrays
+
+
+def valid_mask(*arrays: FloatArray) -> BoolArray | None:
+    """Mask of bars where every input is finite, or ``None`` when all bars are (the fast path)."""
+    # a finite total proves every value finite, 4x cheaper than isfinite + all on clean data
+    if all(math.isfinite(float(np.add.reduce(array))) for array in arrays):
+        return None
+    mask = np.isfinite(arrays[0])
+    for array in arrays[1:]:
+        mask &= np.isfinite(array)
+    return None if bool(mask.all()) else mask
+
+
+def on_valid_bars(
+    compute: Callable[..., tuple[FloatArray, ...]], *arrays: FloatArray
+) -> tuple[FloatArray, ...]:
+    """Run ``compute`` on the valid bars only and scatter its outputs back (NaN elsewhere)."""
+    mask = valid_mask(*arrays)
+    if mask is None:
+        return compute(*arrays)
+    outputs = compute(*(array[mask] for array in arrays))
+    scattered = []
+    for output in outputs:
+        full = np.full(len(arrays[0]), np.nan)
+        full[mask] = output
+        scattered.append(full)
+    return tuple(scattered)
+
+
+def nan_array(length: int) -> FloatArray:
+    """A float64 array of NaN."""
+    return np.full(length, np.nan)
+
+
+def recursive_filter(
+    values: FloatArray, decay: float, gain: float, start: int, seed: float
+) -> FloatArray:
+    """``y[start] = seed``; ``y[i] = decay * y[i-1] + gain * values[i]`` after; NaN before.
+
+    This is the IIR form of both the EMA (decay = 1 - alpha) and Wilder's smoothing
+    (decay = (n - 1) / n); ``scipy.signal.lfilter`` runs it at C speed.
+    """
+    out = nan_array(len(values))
+    if start >= len(values):
+        return out
+    out[start] = seed
+    tail = values[start + 1 :]
+    if len(tail):
+        filtered, _ = lfilter([gain], [1.0, -decay], tail, zi=[decay * seed])
+        out[start + 1 :] = filtered
+    return out
+
+
+def rolling_sum(values: FloatArray, period: int) -> FloatArray:
+    """Sum of the last ``period`` values at each bar (NaN before); exact per window, no drift."""
+    out = nan_array(len(values))
+    if len(values) >= period:
+        out[period - 1 :] = np.convolve(values, np.ones(period), mode="valid")
+    return out
+
+
+def rolling_max(values: FloatArray, period: int) -> FloatArray:
+    """Trailing maximum over ``period`` bars (NaN before)."""
+    out = nan_array(len(values))
+    if len(values) >= period:
+        out[period - 1 :] = maximum_filter1d(values, period, origin=(period - 1) // 2)[period - 1 :]
+    return out
+
+
+def rolling_min(values: FloatArray, period: int) -> FloatArray:
+    """Trailing minimum over ``period`` bars (NaN before)."""
+    out = nan_array(len(values))
+    if len(values) >= period:
+        out[period - 1 :] = minimum_filter1d(values, period, origin=(period - 1) // 2)[period - 1 :]
+    return out
+
+
+def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
+    """TA-Lib TRANGE: NaN at bar 0, then max(h - l, |h - prev close|, |l - prev close|)."""
+    out = nan_array(len(close))
+    if len(close) > 1:
+        previous = close[:-1]
+        out[1:] = np.maximum(
+            high[1:] - low[1:],
+            np.maximum(np.abs(high[1:] - previous), np.abs(low[1:] - previous)),
+        )
+    return out
+
+
+def float_or_none(value: float) -> float | None:
+    """JSON-safe encoding of a float: NaN/inf become ``None``."""
+    return value if math.isfinite(value) else None
+
+
+def float_from_state(value: object) -> float:
+    """Inverse of :func:`float_or_none`."""
+    return NAN if value is None else float(value)  # type: ignore[arg-type]
