@@ -1,0 +1,1 @@
+"""Performance benchmarks of the backtester (`make bench` runs `python -m benchmarks.run`)."""

@@ -1,0 +1,84 @@
+"""Backtest configuration: money, fees, sizing and the instrument, validated up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from aegis.model.errors import ConfigError
+from aegis.model.instrument import Instrument
+from aegis.risk import FixedFraction, FixedQuantity, Sizer
+
+DEFAULT_FRACTION = Decimal("0.1")
+"""Sizing when neither ``size`` nor ``fraction`` is given: 10 % of equity per entry."""
+
+
+def _decimal(name: str, value: object) -> Decimal:
+    if isinstance(value, float):
+        raise ConfigError(f"{name} must be a Decimal, str or int, not float {value!r}")
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError) as exc:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
+    if not number.is_finite():
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestConfig:
+    """How to run one backtest.
+
+    ``cash`` is in the instrument's quote currency; ``fee_bps`` applies to each fill's value on
+    each side (10 = 0.1 %); ``size`` (fixed quantity) and ``fraction`` (of equity) are mutually
+    exclusive. Without ``instrument`` a permissive one is used and the result warns about it.
+    """
+
+    cash: Decimal = Decimal("100000")
+    fee_bps: Decimal = Decimal("10")
+    size: Decimal | None = None
+    fraction: Decimal | None = None
+    seed: int = 0
+    symbol: str | None = None
+    instrument: Instrument | None = None
+    slippage_bps: float = 0.0
+    bot_id: str = "backtest"
+
+    def __post_init__(self) -> None:
+        cash = _decimal("cash", self.cash)
+        if cash <= 0:
+            raise ConfigError(f"cash must be positive, got {self.cash}")
+        fee = _decimal("fee_bps", self.fee_bps)
+        if fee < 0 or fee >= 10_000:
+            raise ConfigError(f"fee_bps must be in [0, 10000), got {self.fee_bps}")
+        object.__setattr__(self, "cash", cash)
+        object.__setattr__(self, "fee_bps", fee)
+        if self.size is not None and self.fraction is not None:
+            raise ConfigError(
+                f"size ({self.size}) and fraction ({self.fraction}) are mutually exclusive"
+            )
+        if self.size is not None:
+            object.__setattr__(self, "size", _decimal("size", self.size))
+        if self.fraction is not None:
+            object.__setattr__(self, "fraction", _decimal("fraction", self.fraction))
+        if not (self.slippage_bps >= 0.0):
+            raise ConfigError(f"slippage_bps must be >= 0, got {self.slippage_bps}")
+        if (
+            self.symbol is not None
+            and self.instrument is not None
+            and self.symbol != self.instrument.symbol
+        ):
+            raise ConfigError(
+                f"symbol {self.symbol!r} differs from instrument {self.instrument.symbol!r}"
+            )
+
+    @property
+    def fee_rate(self) -> Decimal:
+        """Fee as a fraction of the fill's value (``fee_bps / 10000``)."""
+        return self.fee_bps / Decimal(10_000)
+
+    def sizer(self) -> Sizer:
+        """Return the sizer this configuration asks for (validates its parameter)."""
+        if self.size is not None:
+            return FixedQuantity(self.size)
+        return FixedFraction(self.fraction if self.fraction is not None else DEFAULT_FRACTION)

@@ -1,0 +1,209 @@
+"""`aegis backtest`: run a strategy over a candle file and print (or write) the result.
+
+Heavy modules (numpy, the engine, plotly) are imported inside the command: the whole process on
+a million candles has a 3 s budget, and other commands must not pay for them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from aegis.backtest import BacktestResult
+    from aegis.data import Candles
+
+EXIT_USAGE = 2
+_PROGRESS_MIN_CANDLES = 200_000
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _parse_params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            _fail(f"--param {pair!r} must look like key=value")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _decimal_option(name: str, text: str | None) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    if text is None:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        _fail(f"{name} {text!r} is not a number")
+    if not value.is_finite():
+        _fail(f"{name} {text!r} must be finite")
+    return value
+
+
+def _load(data: Path, symbol: str | None, timeframe: str | None) -> Candles:
+    from aegis.data import parse_timeframe, read_candles, resample
+    from aegis.model.errors import AegisError
+
+    if not data.is_file():
+        _fail(f"--data {data}: no such file")
+    try:
+        candles = read_candles(data, symbol=symbol)
+    except (AegisError, OSError, ValueError) as exc:
+        message = str(exc)
+        _fail(message if str(data) in message else f"--data {data}: {message}")
+    if timeframe is None:
+        return candles
+    try:
+        target_ms = parse_timeframe(timeframe)
+    except (AegisError, ValueError) as exc:
+        _fail(f"--timeframe {timeframe!r}: {exc}")
+    source_ms = candles.timeframe_ms
+    if source_ms is None or target_ms == source_ms:
+        return candles
+    if target_ms < source_ms or target_ms % source_ms:
+        _fail(
+            f"--timeframe {timeframe} cannot be built from the file's {source_ms} ms candles "
+            "(only a coarser multiple can)"
+        )
+    return resample(candles, target_ms)
+
+
+def _summary(console: Console, result: BacktestResult) -> None:
+    from rich.table import Table
+
+    data = result.to_json()
+    table = Table(title=f"Backtest: {result.strategy} on {result.symbol}", show_header=False)
+    table.add_column("statistic", style="bold")
+    table.add_column("value", justify="right")
+    for key in (
+        "candles", "trades", "round_trips", "initial_cash", "final_equity", "total_return",
+        "sharpe", "sortino", "max_drawdown", "profit_factor", "exposure", "win_rate",
+        "fees_paid", "engine_seconds",
+    ):  # fmt: skip
+        value = data.get(key)
+        if value is None:
+            text = "n/a"
+        elif isinstance(value, float):
+            percent = key in ("total_return", "max_drawdown", "exposure", "win_rate")
+            text = f"{value:.4%}" if percent else f"{value:,.4f}"
+        else:
+            text = f"{value:,}" if isinstance(value, int) else str(value)
+        table.add_row(key.replace("_", " "), text)
+    console.print(table)
+    for key, reason in data["null_reasons"].items():
+        console.print(f"[dim]{key}: {reason}[/dim]")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+def backtest(
+    data: Annotated[Path, typer.Option("--data", help="Candle file (CSV, .csv.gz, Parquet).")],
+    strategy: Annotated[str, typer.Option("--strategy", help="Strategy name, e.g. ema_cross.")],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="Strategy parameter key=value (repeat).")
+    ] = None,
+    symbol: Annotated[str | None, typer.Option("--symbol", help="Unified symbol.")] = None,
+    timeframe: Annotated[
+        str | None, typer.Option("--timeframe", help="Resample to this coarser timeframe.")
+    ] = None,
+    cash: Annotated[str, typer.Option("--cash", help="Starting cash (quote).")] = "100000",
+    fee_bps: Annotated[str, typer.Option("--fee-bps", help="Fee per fill, bps.")] = "10",
+    size: Annotated[str | None, typer.Option("--size", help="Fixed quantity per entry.")] = None,
+    fraction: Annotated[
+        str | None, typer.Option("--fraction", help="Fraction of equity per entry.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation.")] = 0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the HTML report here.")
+    ] = None,
+) -> None:
+    """Backtest a strategy on a candle file through the live order pipeline."""
+    if size is not None and fraction is not None:
+        _fail("--size and --fraction are mutually exclusive: give one of them")
+    config_values = {
+        "cash": _decimal_option("--cash", cash),
+        "fee_bps": _decimal_option("--fee-bps", fee_bps),
+        "size": _decimal_option("--size", size),
+        "fraction": _decimal_option("--fraction", fraction),
+    }
+    params = _parse_params(param or [])
+
+    from aegis.backtest import BacktestConfig
+    from aegis.model.errors import AegisError
+    from aegis.strategies import create_strategy
+
+    try:
+        instance = create_strategy(strategy, params)
+    except (AegisError, KeyError, ValueError, TypeError) as exc:
+        given = f" with {params}" if params else ""
+        _fail(f"--strategy {strategy}{given}: {str(exc).strip(chr(39))}")
+    try:
+        config = BacktestConfig(seed=seed, symbol=symbol, **config_values)
+    except AegisError as exc:
+        _fail(str(exc))
+    candles = _load(data, symbol, timeframe)
+    _run_and_print(candles, instance, config, json_output, report)
+
+
+def _run_and_print(
+    candles: Candles, strategy: Any, config: Any, json_output: bool, report: Path | None
+) -> None:
+    import json
+
+    from rich.console import Console
+
+    from aegis.backtest import run_backtest
+    from aegis.model.errors import AegisError
+
+    console = Console()
+    show_progress = (
+        not json_output and sys.stdout.isatty() and len(candles) >= _PROGRESS_MIN_CANDLES
+    )
+    try:
+        if show_progress:
+            from rich.progress import Progress
+
+            with Progress(console=console, transient=True) as bar:
+                task = bar.add_task("backtest", total=len(candles))
+                result = run_backtest(
+                    candles, strategy, config,
+                    progress=lambda done, total: bar.update(task, completed=done),
+                )  # fmt: skip
+        else:
+            result = run_backtest(candles, strategy, config)
+    except AegisError as exc:
+        _fail(f"backtest of {candles.source or 'the data'}: {exc}")
+    written: Path | None = None
+    if report is not None:
+        from aegis.backtest import write_report
+
+        try:
+            written = write_report(result, report)
+        except OSError as exc:
+            _fail(f"--report {report}: {exc}")
+    if json_output:
+        payload = result.to_json()
+        if written is not None:
+            payload["report"] = str(written)
+        sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
+        return
+    _summary(console, result)
+    if written is not None:
+        console.print(f"Report written to [bold]{written}[/bold]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `aegis backtest` to the root app."""
+    app.command("backtest")(backtest)

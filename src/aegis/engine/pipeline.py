@@ -1,0 +1,113 @@
+"""The one order pipeline shared by backtest, paper and live trading (BT1).
+
+decision -> sizing -> order manager -> venue; venue updates -> order manager -> portfolio.
+The venue sits behind :class:`SyncVenue`, the synchronous shape of the simulated exchange; an
+async runner adapts a real venue by awaiting its calls and feeding the updates to
+:meth:`TradingPipeline.on_updates`, so this object never changes between modes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Protocol
+
+from aegis.execution import OrderManager
+from aegis.model.errors import OrderRejected
+from aegis.model.events import Fill, OrderEventKind, OrderUpdate
+from aegis.model.order import Order
+from aegis.model.signals import Decision
+from aegis.risk import Sizer
+
+FillListener = Callable[[Fill], None]
+_ZERO = Decimal(0)
+
+
+class SyncVenue(Protocol):
+    """The part of a venue the pipeline drives: submit and cancel, answering with updates."""
+
+    def submit(self, order: Order, ts_ns: int) -> list[OrderUpdate]:
+        """Send ``order``; return the venue's immediate answer (ACCEPT or REJECT...)."""
+        ...
+
+    def cancel(self, client_order_id: str, ts_ns: int) -> list[OrderUpdate]:
+        """Ask the venue to cancel an order; return the resulting updates."""
+        ...
+
+
+class TradingPipeline:
+    """Routes decisions to orders and venue updates to the book; the same object in every mode."""
+
+    def __init__(
+        self,
+        order_manager: OrderManager,
+        sizer: Sizer,
+        venue: SyncVenue,
+        *,
+        on_fill: FillListener | None = None,
+    ) -> None:
+        self.order_manager = order_manager
+        self.sizer = sizer
+        self.venue = venue
+        self.on_fill = on_fill
+        self.fills: list[Fill] = []
+        self.decisions: list[Decision] = []
+
+    def on_decision(self, decision: Decision, reference_price: float, ts_ns: int) -> Order | None:
+        """Act on a strategy decision taken at ``reference_price`` (the bar's close).
+
+        Returns the submitted order, or ``None`` when the decision was ignored or rejected; in
+        that case the order manager holds the decision with the reason in its thought.
+        """
+        manager = self.order_manager
+        plan = manager.plan(decision)
+        if plan is None:
+            return None
+        quantity = plan.exit_quantity
+        instrument = manager.instruments[decision.symbol]
+        sizer = self.sizer
+        needs_equity = quantity is None and sizer.uses_equity
+        # Float -> Decimal only when something reads the price (hot path of the backtester).
+        price = (
+            Decimal(repr(reference_price))
+            if needs_equity or instrument.min_notional > _ZERO
+            else None
+        )
+        try:
+            if quantity is None:
+                equity = (
+                    manager.portfolio.equity({decision.symbol: price})
+                    if needs_equity and price is not None
+                    else _ZERO
+                )
+                quantity = sizer.size(decision, price or _ZERO, equity, instrument)
+            order = manager.create(plan, quantity, ts_ns, reference_price=price)
+        except OrderRejected as exc:
+            manager.reject(decision, str(exc))
+            return None
+        submitted = manager.submit(order, ts_ns)
+        updates = self.venue.submit(submitted, ts_ns)
+        accepted = True
+        for update in updates:
+            if update.kind is OrderEventKind.REJECT:
+                accepted = False
+                manager.reject(decision, f"venue rejected {order.client_order_id}: {update.reason}")
+        if accepted:
+            self.decisions.append(decision)
+        self.on_updates(updates)
+        return manager.orders[submitted.client_order_id]
+
+    def on_updates(self, updates: Iterable[OrderUpdate]) -> None:
+        """Apply venue updates in order; fills reach the portfolio and the fill listener."""
+        manager = self.order_manager
+        for update in updates:
+            manager.apply(update)
+            fill = update.fill
+            if fill is not None:
+                self.fills.append(fill)
+                if self.on_fill is not None:
+                    self.on_fill(fill)
+
+    def cancel(self, client_order_id: str, ts_ns: int) -> None:
+        """Cancel an open order through the venue and apply what it answers."""
+        self.on_updates(self.venue.cancel(client_order_id, ts_ns))

@@ -1,0 +1,280 @@
+"""The order manager: sized requests become validated orders; venue updates move their state.
+
+Pure and synchronous (no I/O, no clock): the backtester calls it tens of thousands of times per
+million candles, and paper/live runners wrap it with persistence and an async venue. Durability
+comes through a seam: ``intent_writer`` is called with the order *before* it is marked submitted
+and handed to a venue (OR2), so a crash after the call never loses an order we may have sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from decimal import Decimal
+from typing import Final
+
+from aegis.model.enums import (
+    TERMINAL_STATUSES,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+)
+from aegis.model.errors import ConfigError, OrderRejected
+from aegis.model.events import OrderEventKind, OrderUpdate
+from aegis.model.ids import client_order_id
+from aegis.model.instrument import Instrument
+from aegis.model.order import Order
+from aegis.model.portfolio import Portfolio
+from aegis.model.signals import Action, Decision
+
+IntentWriter = Callable[[Order], None]
+
+_ZERO: Final = Decimal(0)
+_TERMINAL: Final = TERMINAL_STATUSES
+
+
+class OrderPlan:
+    """What an actionable decision means for the book: side, purpose and exit size if any.
+
+    A plain slotted class, not a frozen dataclass: one is built per signal on the backtester's
+    hot path, and frozen construction costs three times as much. Treat it as read-only.
+    """
+
+    __slots__ = ("decision", "exit_quantity", "position_side", "reduce_only", "side", "tag")
+
+    def __init__(
+        self,
+        decision: Decision,
+        side: OrderSide,
+        tag: str,
+        exit_quantity: Decimal | None,
+        position_side: PositionSide | None,
+        reduce_only: bool,
+    ) -> None:
+        self.decision = decision
+        self.side = side
+        self.tag = tag
+        # Exits close the whole position: their quantity is known here; entries are sized later.
+        self.exit_quantity = exit_quantity
+        self.position_side = position_side
+        self.reduce_only = reduce_only
+
+    def __repr__(self) -> str:
+        return (
+            f"OrderPlan({self.tag} {self.side} {self.decision.symbol} "
+            f"exit_quantity={self.exit_quantity})"
+        )
+
+
+def annotate(decision: Decision, outcome: str, reason: str) -> Decision:
+    """Return ``decision`` with why it was not acted on appended to its thought (ST3)."""
+    metadata = dict(decision.metadata)
+    metadata["outcome"] = outcome
+    metadata["reason"] = reason
+    return replace(
+        decision, thought=f"{decision.thought} -> {outcome}: {reason}", metadata=metadata
+    )
+
+
+class OrderManager:
+    """Creates orders, tracks them by client id and applies venue updates and fills."""
+
+    def __init__(
+        self,
+        bot_id: str,
+        instruments: Mapping[str, Instrument],
+        portfolio: Portfolio,
+        *,
+        next_sequence: int = 1,
+        intent_writer: IntentWriter | None = None,
+    ) -> None:
+        if next_sequence < 1:
+            raise ConfigError(f"next_sequence must be >= 1, got {next_sequence}")
+        self.bot_id = bot_id
+        self.instruments = instruments
+        self.portfolio = portfolio
+        self.next_sequence = next_sequence
+        self.intent_writer = intent_writer
+        self._orders: dict[str, Order] = {}
+        self._open: dict[str, Order] = {}
+        # Signed net quantity per symbol, kept in step with the fills applied to the portfolio:
+        # the entry/exit gate needs it on every signal and must not recompute it.
+        self._net: dict[str, Decimal] = {}
+        self._pending_tag: dict[str, str] = {}
+        self._open_count: dict[str, int] = {}
+        self.thoughts: list[Decision] = []
+        self.fills_applied = 0
+
+    # ---- queries -------------------------------------------------------------------------------
+    @property
+    def orders(self) -> Mapping[str, Order]:
+        """Every order this manager created, by client order id."""
+        return self._orders
+
+    @property
+    def open_orders(self) -> list[Order]:
+        """Orders not yet in a terminal state."""
+        return list(self._open.values())
+
+    def has_open_orders(self) -> bool:
+        """True while any order awaits a terminal update."""
+        return bool(self._open)
+
+    def net_quantity(self, symbol: str) -> Decimal:
+        """Signed position (positive long, negative short) built from the applied fills."""
+        return self._net.get(symbol, _ZERO)
+
+    # ---- decisions -----------------------------------------------------------------------------
+    def plan(self, decision: Decision) -> OrderPlan | None:
+        """Map an actionable decision to an order plan, or record why it is ignored."""
+        symbol = decision.symbol
+        instrument = self.instruments.get(symbol)
+        if instrument is None:
+            self._ignore(decision, "rejected", f"no instrument metadata for symbol {symbol!r}")
+            return None
+        pending = self._pending_tag.get(symbol)
+        if pending is not None:
+            self._ignore(decision, "ignored", f"an {pending} order is still open on {symbol}")
+            return None
+        net = self._net.get(symbol, _ZERO)
+        action = decision.action
+        is_perp = instrument.kind.is_derivative
+        if action is Action.ENTER_LONG or action is Action.ENTER_SHORT:
+            if net != _ZERO:
+                self._ignore(decision, "ignored", f"already in position {net} on {symbol}")
+                return None
+            if action is Action.ENTER_SHORT and not is_perp:
+                self._ignore(decision, "rejected", f"cannot short spot market {symbol}")
+                return None
+            long = action is Action.ENTER_LONG
+            return OrderPlan(
+                decision,
+                OrderSide.BUY if long else OrderSide.SELL,
+                "entry",
+                None,
+                (PositionSide.LONG if long else PositionSide.SHORT) if is_perp else None,
+                False,
+            )
+        if action is Action.EXIT_LONG or action is Action.EXIT_SHORT:
+            long = action is Action.EXIT_LONG
+            if (long and net <= _ZERO) or (not long and net >= _ZERO):
+                side_name = "long" if long else "short"
+                self._ignore(decision, "ignored", f"no {side_name} position to exit on {symbol}")
+                return None
+            return OrderPlan(
+                decision,
+                OrderSide.SELL if long else OrderSide.BUY,
+                "exit",
+                abs(net),
+                (PositionSide.LONG if long else PositionSide.SHORT) if is_perp else None,
+                is_perp,
+            )
+        self._ignore(decision, "ignored", f"action {action.name} needs no order")
+        return None
+
+    def reject(self, decision: Decision, reason: str) -> None:
+        """Record that an order for ``decision`` was refused (locally or by the venue)."""
+        self._ignore(decision, "rejected", reason)
+
+    def _ignore(self, decision: Decision, outcome: str, reason: str) -> None:
+        self.thoughts.append(annotate(decision, outcome, reason))
+
+    # ---- orders --------------------------------------------------------------------------------
+    def create(
+        self,
+        plan: OrderPlan,
+        quantity: Decimal,
+        ts_ns: int,
+        *,
+        order_type: OrderType = OrderType.MARKET,
+        price: Decimal | None = None,
+        reference_price: Decimal | None = None,
+    ) -> Order:
+        """Normalise and validate a new order; raise ``OrderRejected`` naming the filter.
+
+        ``reference_price`` (e.g. the last close) lets a market order's notional be checked.
+        """
+        symbol = plan.decision.symbol
+        instrument = self.instruments[symbol]
+        quantity, price = instrument.normalise(
+            order_type, plan.side, quantity, price, reference_price=reference_price
+        )
+        sequence = self.next_sequence
+        order = Order(
+            client_order_id=client_order_id(self.bot_id, sequence),
+            bot_id=self.bot_id,
+            symbol=symbol,
+            side=plan.side,
+            type=order_type,
+            quantity=quantity,
+            price=price,
+            stop_price=None,
+            time_in_force=TimeInForce.GTC,
+            reduce_only=plan.reduce_only,
+            position_side=plan.position_side,
+            status=OrderStatus.NEW,
+            filled_quantity=_ZERO,
+            average_fill_price=None,
+            venue_order_id=None,
+            created_ns=ts_ns,
+            updated_ns=ts_ns,
+            tag=plan.tag,
+        )
+        # The sequence advances only once the order is valid: ids stay dense and replayable.
+        self.next_sequence = sequence + 1
+        self._orders[order.client_order_id] = order
+        return order
+
+    def submit(self, order: Order, ts_ns: int) -> Order:
+        """Persist the intent (seam), then mark the order submitted, ready for the venue."""
+        if self.intent_writer is not None:
+            self.intent_writer(order)
+        submitted = order.apply(
+            OrderUpdate(
+                client_order_id=order.client_order_id,
+                kind=OrderEventKind.SUBMIT,
+                ts_ns=ts_ns,
+                fill=None,
+                venue_order_id=None,
+                reason=None,
+            )
+        )
+        coid = submitted.client_order_id
+        self._orders[coid] = submitted
+        self._open[coid] = submitted
+        symbol = submitted.symbol
+        self._pending_tag[symbol] = submitted.tag
+        self._open_count[symbol] = self._open_count.get(symbol, 0) + 1
+        return submitted
+
+    def apply(self, update: OrderUpdate) -> Order:
+        """Apply a venue update to its order; fills also move the portfolio."""
+        coid = update.client_order_id
+        order = self._orders.get(coid)
+        if order is None:
+            raise OrderRejected(f"update {update.kind} for unknown client order id {coid!r}")
+        updated = order.apply(update)
+        self._orders[coid] = updated
+        fill = update.fill
+        if fill is not None:
+            symbol = fill.symbol
+            instrument = self.instruments[symbol]
+            self.portfolio.apply_fill(fill, instrument)
+            if fill.side is OrderSide.BUY:
+                signed = fill.quantity
+                if fill.fee and fill.fee_currency == instrument.base:
+                    signed -= fill.fee  # a base-currency fee shrinks what a buy delivers
+            else:
+                signed = -fill.quantity
+            self._net[symbol] = self._net.get(symbol, _ZERO) + signed
+            self.fills_applied += 1
+        status = updated.status
+        if status in _TERMINAL and self._open.pop(coid, None) is not None:
+            symbol = updated.symbol
+            left = self._open_count[symbol] - 1
+            self._open_count[symbol] = left
+            if not left:
+                self._pending_tag.pop(symbol, None)
+        return updated
