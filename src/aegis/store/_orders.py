@@ -1,0 +1,350 @@
+"""Orders, their events, fills, positions and trades (OR2, PE2, RC3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, case, select, update
+from sqlalchemy.exc import IntegrityError
+
+from aegis.model import (
+    PENDING_STATUSES,
+    Fill,
+    Order,
+    OrderStatus,
+    OrderUpdate,
+    Position,
+    bot_key,
+    client_order_id,
+    parse_client_order_id,
+)
+from aegis.store._base import SEQUENCES, StoreBase, require_tenant
+from aegis.store._convert import (
+    event_from_row,
+    fill_from_row,
+    fill_values,
+    order_from_row,
+    order_values,
+    position_from_row,
+    position_values,
+    trade_from_row,
+    trade_values,
+)
+from aegis.store.errors import DuplicateFill, DuplicateIntent, StoreError, UnknownOrder
+from aegis.store.records import INTENT_EVENT, OrderEventRecord, TradeRecord
+from aegis.store.schema import (
+    CapitalReservationRow,
+    FillRow,
+    OrderEventRow,
+    OrderRow,
+    PositionRow,
+    TradeRow,
+    table_of,
+)
+
+ORDERS = table_of(OrderRow)
+EVENTS = table_of(OrderEventRow)
+FILLS = table_of(FillRow)
+POSITIONS = table_of(PositionRow)
+TRADES = table_of(TradeRow)
+RESERVATIONS = table_of(CapitalReservationRow)
+
+# fault_hook stages of apply_order_update, in the order they happen
+APPLY_STAGES = ("order", "event", "fill", "position", "trade", "reservation")
+
+
+class OrderRepository(StoreBase):
+    """Write-intent-first order journal with one transaction per order update."""
+
+    # ----------------------------------------------------------------- sequences
+    def next_intent_sequence(self, tenant: str, bot_id: str) -> int:
+        """Allocate and return the bot's next intent sequence number (atomic, durable: PE4)."""
+        self.ensure_bot(tenant, bot_id)
+        with self._write() as connection:
+            return self._allocate_sequence(connection, tenant, bot_id)
+
+    def _allocate_sequence(self, connection: Connection, tenant: str, bot_id: str) -> int:
+        key = (SEQUENCES.c.tenant_id == tenant) & (SEQUENCES.c.bot_id == bot_id)
+        # the UPDATE takes the row lock (PG) / the write lock (SQLite) before reading
+        allocated = connection.execute(
+            update(SEQUENCES)
+            .where(key)
+            .values(next_sequence=SEQUENCES.c.next_sequence + 1)
+            .returning(SEQUENCES.c.next_sequence)
+        ).scalar_one()
+        return int(allocated) - 1
+
+    def _advance_sequence(self, connection: Connection, tenant: str, order: Order) -> None:
+        """Keep the sequence ahead of a caller-made client id, so no later id repeats it."""
+        try:
+            parts = parse_client_order_id(order.client_order_id)
+        except ValueError:
+            return  # a foreign id (e.g. adopted from the venue): not from our sequence
+        if parts.bot_key != bot_key(order.bot_id):
+            return
+        following = parts.sequence + 1
+        column = SEQUENCES.c.next_sequence
+        connection.execute(
+            update(SEQUENCES)
+            .where((SEQUENCES.c.tenant_id == tenant) & (SEQUENCES.c.bot_id == order.bot_id))
+            .values(next_sequence=case((column < following, following), else_=column))
+        )
+
+    # ----------------------------------------------------------------- writes
+    def record_intent(self, tenant: str, order: Order) -> Order:
+        """Commit ``order`` before it is sent (OR2) and return it as stored.
+
+        An order with an empty ``client_order_id`` gets ``client_order_id(bot_id, n)`` with the
+        next intent sequence ``n``, allocated in the same transaction. Raises
+        ``DuplicateIntent`` when the tenant already has an order with that client id.
+        """
+        require_tenant(tenant)
+        self.ensure_bot(tenant, order.bot_id)
+        try:
+            with self._write() as connection:
+                if order.client_order_id:
+                    self._advance_sequence(connection, tenant, order)
+                else:
+                    sequence = self._allocate_sequence(connection, tenant, order.bot_id)
+                    order = order.replace(client_order_id=client_order_id(order.bot_id, sequence))
+                now = self._now()
+                values = order_values(tenant, order)
+                values["recorded_ns"] = now
+                values["closed_ns"] = order.updated_ns if order.status.is_terminal else None
+                connection.execute(ORDERS.insert().values(**values))
+                connection.execute(
+                    EVENTS.insert().values(
+                        tenant_id=tenant,
+                        client_order_id=order.client_order_id,
+                        kind=INTENT_EVENT,
+                        previous_status=None,
+                        status=order.status.value,
+                        ts_ns=order.created_ns,
+                        recorded_ns=now,
+                        venue_order_id=order.venue_order_id,
+                        trade_id=None,
+                        reason=order.reason,
+                    )
+                )
+        except IntegrityError as error:
+            if self.get_order(tenant, order.client_order_id) is not None:
+                raise DuplicateIntent(
+                    f"client order id {order.client_order_id!r} already recorded "
+                    f"for tenant {tenant!r}"
+                ) from error
+            raise StoreError(
+                f"cannot record order {order.client_order_id!r} for tenant {tenant!r}: {error}"
+            ) from error
+        return order
+
+    def apply_order_update(
+        self,
+        tenant: str,
+        order_after: Order,
+        update_event: OrderUpdate,
+        *,
+        fill: Fill | None = None,
+        position: Position | None = None,
+        trade: TradeRecord | None = None,
+    ) -> None:
+        """Write the order's new state, the event, its fill, position and trade atomically (PE2).
+
+        ``fill`` defaults to ``update_event.fill``. A terminal order releases its capital
+        reservation in the same transaction. Raises ``UnknownOrder`` for an order never
+        recorded and ``DuplicateFill`` (nothing written) when the fill is already stored.
+        """
+        require_tenant(tenant)
+        if order_after.client_order_id != update_event.client_order_id:
+            raise ValueError(
+                f"update for {update_event.client_order_id!r} applied to order "
+                f"{order_after.client_order_id!r}"
+            )
+        applied_fill = update_event.fill if fill is None else fill
+        with self._write() as connection:
+            previous = self._lock_order_status(connection, tenant, order_after.client_order_id)
+            self._write_order_state(connection, tenant, order_after)
+            self._fault("order")
+            self._write_event(connection, tenant, order_after, update_event, previous, applied_fill)
+            self._fault("event")
+            if applied_fill is not None:
+                self._write_fill(connection, tenant, order_after.bot_id, applied_fill)
+                self._fault("fill")
+            if position is not None:
+                values = position_values(tenant, order_after.bot_id, position, self._now())
+                self._upsert(
+                    connection, POSITIONS, values, ("tenant_id", "bot_id", "symbol", "side")
+                )
+                self._fault("position")
+            if trade is not None:
+                values = trade_values(tenant, trade, self._now())
+                self._upsert(connection, TRADES, values, ("tenant_id", "bot_id", "trade_id"))
+                self._fault("trade")
+            if order_after.status.is_terminal:
+                connection.execute(
+                    update(RESERVATIONS)
+                    .where(
+                        (RESERVATIONS.c.tenant_id == tenant)
+                        & (RESERVATIONS.c.bot_id == order_after.bot_id)
+                        & (RESERVATIONS.c.client_order_id == order_after.client_order_id)
+                        & RESERVATIONS.c.released_ns.is_(None)
+                    )
+                    .values(released_ns=self._now())
+                )
+                self._fault("reservation")
+
+    def _lock_order_status(self, connection: Connection, tenant: str, order_id: str) -> str:
+        query = select(ORDERS.c.status).where(
+            (ORDERS.c.tenant_id == tenant) & (ORDERS.c.client_order_id == order_id)
+        )
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()  # two updates of one order apply one after the other
+        previous = connection.execute(query).scalar_one_or_none()
+        if previous is None:
+            raise UnknownOrder(f"order {order_id!r} is not recorded for tenant {tenant!r}")
+        return str(previous)
+
+    def _write_order_state(self, connection: Connection, tenant: str, order: Order) -> None:
+        connection.execute(
+            update(ORDERS)
+            .where(
+                (ORDERS.c.tenant_id == tenant) & (ORDERS.c.client_order_id == order.client_order_id)
+            )
+            .values(
+                status=order.status.value,
+                filled_quantity=order.filled_quantity,
+                average_fill_price=order.average_fill_price,
+                venue_order_id=order.venue_order_id,
+                updated_ns=order.updated_ns,
+                reason=order.reason,
+                closed_ns=order.updated_ns if order.status.is_terminal else None,
+            )
+        )
+
+    def _write_event(
+        self,
+        connection: Connection,
+        tenant: str,
+        order: Order,
+        event: OrderUpdate,
+        previous: str,
+        fill: Fill | None,
+    ) -> None:
+        connection.execute(
+            EVENTS.insert().values(
+                tenant_id=tenant,
+                client_order_id=order.client_order_id,
+                kind=event.kind.value,
+                previous_status=previous,
+                status=order.status.value,
+                ts_ns=event.ts_ns,
+                recorded_ns=self._now(),
+                venue_order_id=event.venue_order_id,
+                trade_id=None if fill is None else fill.trade_id,
+                reason=event.reason,
+            )
+        )
+
+    def _write_fill(self, connection: Connection, tenant: str, bot_id: str, fill: Fill) -> None:
+        try:
+            # a savepoint is not needed: the whole transaction is abandoned on a duplicate
+            connection.execute(
+                FILLS.insert().values(**fill_values(tenant, bot_id, fill, self._now()))
+            )
+        except IntegrityError as error:
+            raise DuplicateFill(
+                f"fill {fill.trade_id!r} of order {fill.client_order_id!r} already stored "
+                f"for tenant {tenant!r}"
+            ) from error
+
+    # ----------------------------------------------------------------- reads
+    def get_order(self, tenant: str, order_id: str) -> Order | None:
+        """Return the tenant's order with client id ``order_id``, None if not recorded."""
+        require_tenant(tenant)
+        with self._read() as connection:
+            row = (
+                connection.execute(
+                    select(ORDERS).where(
+                        (ORDERS.c.tenant_id == tenant) & (ORDERS.c.client_order_id == order_id)
+                    )
+                )
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else order_from_row(row)
+
+    def orders(
+        self,
+        tenant: str,
+        bot_id: str | None = None,
+        statuses: Iterable[OrderStatus] | None = None,
+        symbol: str | None = None,
+    ) -> list[Order]:
+        """Return the tenant's orders (all, or of one bot / statuses / symbol), oldest first."""
+        require_tenant(tenant)
+        query = select(ORDERS).where(ORDERS.c.tenant_id == tenant)
+        if bot_id is not None:
+            query = query.where(ORDERS.c.bot_id == bot_id)
+        if statuses is not None:
+            query = query.where(ORDERS.c.status.in_(sorted(s.value for s in statuses)))
+        if symbol is not None:
+            query = query.where(ORDERS.c.symbol == symbol)
+        query = query.order_by(ORDERS.c.created_ns, ORDERS.c.client_order_id)
+        with self._read() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [order_from_row(row) for row in rows]
+
+    def pending_orders(self, tenant: str, bot_id: str | None = None) -> list[Order]:
+        """Return orders in ``PENDING_STATUSES``: the one set recovery and sync use (RC3)."""
+        return self.orders(tenant, bot_id=bot_id, statuses=PENDING_STATUSES)
+
+    def order_events(self, tenant: str, order_id: str) -> list[OrderEventRecord]:
+        """Return every stored transition of one order, oldest first."""
+        require_tenant(tenant)
+        query = (
+            select(EVENTS)
+            .where((EVENTS.c.tenant_id == tenant) & (EVENTS.c.client_order_id == order_id))
+            .order_by(EVENTS.c.id)
+        )
+        with self._read() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [event_from_row(row) for row in rows]
+
+    def fills(
+        self, tenant: str, bot_id: str | None = None, order_id: str | None = None
+    ) -> list[Fill]:
+        """Return the tenant's fills (all, of one bot or of one order), oldest first."""
+        require_tenant(tenant)
+        query = select(FILLS).where(FILLS.c.tenant_id == tenant)
+        if bot_id is not None:
+            query = query.where(FILLS.c.bot_id == bot_id)
+        if order_id is not None:
+            query = query.where(FILLS.c.client_order_id == order_id)
+        with self._read() as connection:
+            rows = connection.execute(query.order_by(FILLS.c.ts_ns, FILLS.c.id)).mappings().all()
+        return [fill_from_row(row) for row in rows]
+
+    def positions(self, tenant: str, bot_id: str | None = None) -> list[Position]:
+        """Return the tenant's position legs (all bots, or one), by bot, symbol and side."""
+        require_tenant(tenant)
+        query = select(POSITIONS).where(POSITIONS.c.tenant_id == tenant)
+        if bot_id is not None:
+            query = query.where(POSITIONS.c.bot_id == bot_id)
+        query = query.order_by(POSITIONS.c.bot_id, POSITIONS.c.symbol, POSITIONS.c.side)
+        with self._read() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [position_from_row(row) for row in rows]
+
+    def trades(
+        self, tenant: str, bot_id: str | None = None, is_open: bool | None = None
+    ) -> list[TradeRecord]:
+        """Return the tenant's round trips (optionally one bot's, open or closed), by entry."""
+        require_tenant(tenant)
+        query = select(TRADES).where(TRADES.c.tenant_id == tenant)
+        if bot_id is not None:
+            query = query.where(TRADES.c.bot_id == bot_id)
+        if is_open is not None:
+            query = query.where(TRADES.c.is_open == is_open)
+        query = query.order_by(TRADES.c.entry_ts_ns, TRADES.c.trade_id)
+        with self._read() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [trade_from_row(row) for row in rows]

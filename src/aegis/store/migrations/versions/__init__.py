@@ -1,0 +1,1 @@
+"""Alembic revisions; each file is one schema version, applied in order, never edited."""
