@@ -162,20 +162,18 @@ def _run_and_print(
 ) -> None:
     import json
 
-    from rich.console import Console
-
     from aegis.backtest import run_backtest
     from aegis.model.errors import AegisError
 
-    console = Console()
     show_progress = (
         not json_output and sys.stdout.isatty() and len(candles) >= _PROGRESS_MIN_CANDLES
     )
     try:
         if show_progress:
+            from rich.console import Console
             from rich.progress import Progress
 
-            with Progress(console=console, transient=True) as bar:
+            with Progress(console=Console(), transient=True) as bar:
                 task = bar.add_task("backtest", total=len(candles))
                 result = run_backtest(
                     candles, strategy, config,
@@ -199,6 +197,10 @@ def _run_and_print(
             payload["report"] = str(written)
         sys.stdout.write(json.dumps(payload, allow_nan=False) + "\n")
         return
+    # rich only for the human-readable table: the --json path never imports it
+    from rich.console import Console
+
+    console = Console()
     _summary(console, result)
     if written is not None:
         console.print(f"Report written to [bold]{written}[/bold]")

@@ -5,11 +5,7 @@ from __future__ import annotations
 import math
 from typing import Final
 
-import structlog
-
 from aegis.model.candle import Candle
-
-log = structlog.get_logger(__name__)
 
 #: Default maximum close-to-close move: crypto really moves 20 % within one candle (the real
 #: 2021-12-04 XRP perpetual flash crash closed 18.6 % lower, -20.6 % as a log return).
@@ -48,7 +44,11 @@ class OutlierFilter:
         if reason is None:
             return True
         self._rejections += 1
-        log.warning(
+        # structlog (and the rich it loads) only when a candle is rejected: `aegis backtest`
+        # imports this package and must not pay 60 ms for a logger it never uses.
+        import structlog
+
+        structlog.get_logger(__name__).warning(
             "candle_rejected",
             symbol=symbol,
             ts_ms=candle.ts_ms,

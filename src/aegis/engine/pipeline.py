@@ -52,12 +52,27 @@ class TradingPipeline:
         self.on_fill = on_fill
         self.fills: list[Fill] = []
         self.decisions: list[Decision] = []
+        # Decisions whose order is prepared but whose venue answer is not applied yet.
+        self._submitting: dict[str, Decision] = {}
 
     def on_decision(self, decision: Decision, reference_price: float, ts_ns: int) -> Order | None:
         """Act on a strategy decision taken at ``reference_price`` (the bar's close).
 
         Returns the submitted order, or ``None`` when the decision was ignored or rejected; in
-        that case the order manager holds the decision with the reason in its thought.
+        that case the order manager holds the decision with the reason in its thought. The same
+        as :meth:`prepare_order`, the venue's ``submit``, then :meth:`complete_submission`.
+        """
+        order = self.prepare_order(decision, reference_price, ts_ns)
+        if order is None:
+            return None
+        return self.complete_submission(order, self.venue.submit(order, ts_ns))
+
+    def prepare_order(self, decision: Decision, reference_price: float, ts_ns: int) -> Order | None:
+        """Plan, size and create the order for ``decision``, write its intent, mark it submitted.
+
+        Everything before the venue call: an async runner awaits the venue's answer itself and
+        hands it to :meth:`complete_submission`. Returns ``None`` when the decision was ignored
+        or rejected (the order manager holds it with the reason in its thought).
         """
         manager = self.order_manager
         plan = manager.plan(decision)
@@ -86,16 +101,28 @@ class TradingPipeline:
             manager.reject(decision, str(exc))
             return None
         submitted = manager.submit(order, ts_ns)
-        updates = self.venue.submit(submitted, ts_ns)
+        # The decision travels to complete_submission by client id: the order does not carry it.
+        self._submitting[submitted.client_order_id] = decision
+        return submitted
+
+    def complete_submission(self, order: Order, updates: list[OrderUpdate]) -> Order:
+        """Apply the venue's immediate answer to ``order`` (from :meth:`prepare_order`).
+
+        A REJECT records the decision as refused; otherwise the decision joins ``decisions``.
+        Returns the order as the order manager now holds it.
+        """
+        coid = order.client_order_id
+        decision = self._submitting.pop(coid, None)
         accepted = True
         for update in updates:
             if update.kind is OrderEventKind.REJECT:
                 accepted = False
-                manager.reject(decision, f"venue rejected {order.client_order_id}: {update.reason}")
-        if accepted:
+                if decision is not None:
+                    self.order_manager.reject(decision, f"venue rejected {coid}: {update.reason}")
+        if accepted and decision is not None:
             self.decisions.append(decision)
         self.on_updates(updates)
-        return manager.orders[submitted.client_order_id]
+        return self.order_manager.orders[coid]
 
     def on_updates(self, updates: Iterable[OrderUpdate]) -> None:
         """Apply venue updates in order; fills reach the portfolio and the fill listener."""

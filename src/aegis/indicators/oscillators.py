@@ -1,7 +1,7 @@
 """Vectorised Wilder-smoothed and range indicators: RSI, ATR, ADX, stochastic (TA-Lib exact).
 
 Wilder's smoothing ``avg = (avg · (n - 1) + x) / n`` is an IIR filter, run through
-``scipy.signal.lfilter``; nothing here loops in Python over bars.
+LAPACK (see ``_common.recursive_filter``); nothing here loops in Python over bars.
 """
 
 from __future__ import annotations

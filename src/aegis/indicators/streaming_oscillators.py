@@ -1,7 +1,7 @@
 """Streaming RSI, ATR, ADX and stochastic: TA-Lib's algorithms one bar at a time.
 
 The arithmetic is written in the same order as the vectorised forms (``y = gain · x + decay ·
-y_prev``, the form ``lfilter`` evaluates), so both forms agree to rounding.
+y_prev``, the form the vectorised recurrence evaluates), so both forms agree to rounding.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ def _base36(number: int) -> str:
     return "".join(reversed(digits))
 
 
+@functools.lru_cache(maxsize=256)  # pure; called once per order on the backtester's hot path
 def bot_key(bot_id: str) -> str:
     """Return the bot part of every client id of ``bot_id`` (the id itself, or a stable hash).
 

@@ -59,6 +59,29 @@ def clean_decimal(value: Decimal | str | int) -> Decimal:
     return number
 
 
+_NORMALISED_CACHE_SIZE: Final = 1024
+_CHECKED: Final = "check"  # marks check() keys in the per-instrument memo
+_PASSED: Final = (Decimal(0), None)  # the value stored for a check() that passed
+_MAX_CACHED_INSTRUMENTS: Final = 4096
+# id(instrument) -> (instrument, its normalise results). The instrument is held so that its id
+# cannot be reused; a frozen slotted dataclass has no room for the cache itself, and hashing
+# all its fields on every order would cost more than the validation saved.
+_NORMALISED: dict[int, tuple[Instrument, dict[tuple[Any, ...], tuple[Decimal, Decimal | None]]]]
+_NORMALISED = {}
+
+
+def _normalised_cache(
+    instrument: Instrument,
+) -> dict[tuple[Any, ...], tuple[Decimal, Decimal | None]]:
+    entry = _NORMALISED.get(id(instrument))
+    if entry is None or entry[0] is not instrument:
+        if len(_NORMALISED) >= _MAX_CACHED_INSTRUMENTS:
+            _NORMALISED.clear()
+        entry = (instrument, {})
+        _NORMALISED[id(instrument)] = entry
+    return entry[1]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Instrument:
     """A market with its exchange filters; every price, size and fee is a ``Decimal``.
@@ -200,9 +223,21 @@ class Instrument:
         stop_price: Decimal | None = None,
         reference_price: Decimal | None = None,
     ) -> None:
-        """Raise ``OrderRejected`` naming symbol, field, value and filter if a filter fails."""
+        """Raise ``OrderRejected`` naming symbol, field, value and filter if a filter fails.
+
+        Passing inputs are memoised per instrument (the simulated exchange checks every order
+        again); the reference price only matters, and only joins the key, with a min notional.
+        """
+        reference_key = reference_price if self.min_notional > 0 else None
+        key = (_CHECKED, order_type, quantity, price, stop_price, reference_key)
+        cache = _normalised_cache(self)
+        if key in cache:
+            return
         found = self._violation(order_type, quantity, price, stop_price, reference_price)
         if found is None:
+            if len(cache) >= _NORMALISED_CACHE_SIZE:
+                cache.clear()
+            cache[key] = _PASSED
             return
         reason, field, value, filter_name, limit = found
         if reason is RejectReason.MISSING_PRICE or reason is RejectReason.MISSING_STOP_PRICE:
@@ -234,7 +269,15 @@ class Instrument:
 
         ``stop_price`` is checked, not rounded: round it first with ``round_price``.
         Returns ``(quantity, price)``; raises ``OrderRejected`` when the result breaks a filter.
+        Valid results are memoised per instrument: the instrument is immutable, so the same
+        inputs always give the same answer (a strategy sends the same size again and again).
         """
+        reference_key = reference_price if self.min_notional > 0 else None
+        key = (order_type, side, quantity, price, stop_price, reference_key)
+        cache = _normalised_cache(self)
+        found = cache.get(key)
+        if found is not None:
+            return found
         rounded_quantity = self.round_quantity(quantity)
         rounded_price = None if price is None else self.round_price(price, side)
         self.check(
@@ -245,7 +288,11 @@ class Instrument:
             stop_price=stop_price,
             reference_price=reference_price,
         )
-        return rounded_quantity, rounded_price
+        result = (rounded_quantity, rounded_price)
+        if len(cache) >= _NORMALISED_CACHE_SIZE:
+            cache.clear()
+        cache[key] = result
+        return result
 
     def notional(self, quantity: Decimal, price: Decimal) -> Decimal:
         """Return the quote value of ``quantity`` contracts at ``price``."""

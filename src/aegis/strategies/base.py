@@ -13,9 +13,9 @@ from numpy.typing import NDArray
 
 from aegis.model.candle import Candle
 from aegis.model.errors import ConfigError
-from aegis.model.signals import Action, Decision, JsonValue, sanitize_metadata
+from aegis.model.signals import Action, Decision, JsonValue
 
-from ._decision import Renderer
+from ._decision import Renderer, lazy_decision
 from ._params import Param, ParamValue, resolve_params
 
 FloatArray = NDArray[np.float64]
@@ -78,19 +78,22 @@ class SignalFrame:
         return np.flatnonzero(self.action)
 
     def decision_at(self, i: int, candles: CandleArrays, symbol: str | None = None) -> Decision:
-        """Return the Decision for bar ``i``; ``symbol`` defaults to ``candles.symbol``."""
+        """Return the Decision for bar ``i``; ``symbol`` defaults to ``candles.symbol``.
+
+        The thought and metadata are rendered on first read (a ``LazyDecision``, as in the
+        streaming form): the backtester builds one per order and rarely reads them.
+        """
         if symbol is None:
             symbol = getattr(candles, "symbol", None) or ""
-        thought, raw = self.explain(int(i))
-        metadata = sanitize_metadata(raw)
-        return Decision(
+        index = int(i)
+        return lazy_decision(
             symbol,
-            int(candles.ts_ms[i]),
-            Action(int(self.action[i])),
-            float(self.strength[i]),
-            thought,
+            candles.ts_ms.item(index),
+            Action(self.action.item(index)),
+            self.strength.item(index),
             self.strategy,
-            metadata if isinstance(metadata, dict) else {},
+            self.explain,
+            (index,),
         )
 
 

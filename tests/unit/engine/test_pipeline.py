@@ -113,3 +113,31 @@ def test_cancel_goes_through_the_venue() -> None:
     pipeline.cancel(order.client_order_id, 2)
     assert pipeline.order_manager.orders[order.client_order_id].status is OrderStatus.CANCELLED
     assert not pipeline.order_manager.has_open_orders()
+
+
+def test_prepare_then_complete_is_on_decision_split_for_an_async_runner() -> None:
+    venue = RecordingVenue()
+    pipeline = _pipeline(FixedFraction("0.25"), venue)
+    order = pipeline.prepare_order(_decision(Action.ENTER_LONG), 2000.0, 1)
+    assert order is not None
+    assert order.status is OrderStatus.SUBMITTED
+    assert venue.submitted == []  # nothing reached the venue yet
+    assert pipeline.decisions == []
+    done = pipeline.complete_submission(order, venue.submit(order, 1))
+    assert done.status is OrderStatus.ACCEPTED
+    assert pipeline.decisions == [_decision(Action.ENTER_LONG)]
+    # the symbol is busy until the order ends: a second entry is ignored before any venue call
+    assert pipeline.prepare_order(_decision(Action.ENTER_LONG, 2), 2000.0, 2) is None
+
+
+def test_complete_submission_records_a_venue_reject() -> None:
+    venue = RecordingVenue(reject=True)
+    pipeline = _pipeline(FixedFraction("0.25"), venue)
+    order = pipeline.prepare_order(_decision(Action.ENTER_LONG), 2000.0, 1)
+    assert order is not None
+    done = pipeline.complete_submission(order, venue.submit(order, 1))
+    assert done.status is OrderStatus.REJECTED
+    assert pipeline.decisions == []
+    thought = pipeline.order_manager.thoughts[-1].thought
+    assert f"venue rejected {order.client_order_id}: insufficient balance" in thought
+    assert pipeline.prepare_order(_decision(Action.ENTER_LONG, 2), 2000.0, 2) is not None
