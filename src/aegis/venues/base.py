@@ -151,6 +151,10 @@ class Venue(Protocol):
         """Wait for and return the next public trades of ``symbol``."""
         ...
 
+    async def fetch_trades(self, symbol: str, since_ms: int | None = None) -> list[PublicTrade]:
+        """Return recent public trades of ``symbol`` from REST (ids as on the stream)."""
+        ...
+
     async def watch_order_updates(self) -> list[OrderUpdate]:
         """Wait for and return the next own order events from the user-data stream."""
         ...

@@ -29,7 +29,6 @@ from aegis.data.feeds import (
     UserStreamSupervisor,
 )
 from aegis.model.candle import Candle
-from aegis.model.events import OrderUpdate
 from aegis.venues.base import VenueOrder
 from aegis.venues.ccxt import CcxtVenue, RetryPolicy
 from aegis.venues.emulator import AccountSpec, EmulatorConfig, EmulatorServer
@@ -236,41 +235,12 @@ async def test_candles_missing_everywhere_make_the_symbol_stale(
     assert feed.counters.stale_events[XRP] == 1
 
 
-class RestartableVenue:
-    """Local adapter until CcxtVenue has ``restart_user_stream``: force a fresh listenKey.
-
-    ccxt.pro reuses a cached listenKey for 20 minutes after it was created, so after expiry it
-    must be told to authenticate again.
-    """
-
-    def __init__(self, venue: CcxtVenue) -> None:
-        self.venue = venue
-        self.restarts = 0
-
-    async def watch_order_updates(self) -> list[OrderUpdate]:
-        return await self.venue.watch_order_updates()
-
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
-        return await self.venue.fetch_open_orders(symbol)
-
-    async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> Any:
-        return await self.venue.fetch_fills(symbol, since_ms)
-
-    async def restart_user_stream(self) -> None:
-        self.restarts += 1
-        for value in self.venue.exchange.options.values():
-            if isinstance(value, dict) and "listenKey" in value:
-                value.pop("listenKey", None)
-                value["lastAuthenticatedTime"] = 0
-
-
 async def test_user_stream_comes_back_after_listen_key_expiry(
     venue: CcxtVenue, server: EmulatorServer
 ) -> None:
-    source = RestartableVenue(venue)
     resyncs: list[Resync[VenueOrder]] = []
     supervisor: UserStreamSupervisor[VenueOrder] = UserStreamSupervisor(
-        source,
+        venue,
         [XRP],
         clock=history_clock(server),
         on_update=lambda update: None,
@@ -281,9 +251,22 @@ async def test_user_stream_comes_back_after_listen_key_expiry(
     async with running(supervisor.run(), "user-stream-expiry"):
         await wait_until(lambda: supervisor.is_connected and len(resyncs) == 1)
         await wait_until(lambda: any(c.listen_key is not None for c in server.hub.connections))
+        first_key = venue.user_stream.listen_key()
         server.set_fault("listen_key_expire", "0")
         await wait_until(lambda: supervisor.reconnects >= 1 and supervisor.is_connected)
         await wait_until(lambda: len(resyncs) >= 2)
-    assert source.restarts >= 1
+        # The real venue re-created the stream on a new key, and the emulator serves it.
+        new_key = venue.user_stream.listen_key()
+        assert new_key is not None
+        assert new_key != first_key
+        await wait_until(
+            lambda: any(
+                c.listen_key is not None and c.listen_key.key == new_key
+                for c in server.hub.connections
+            )
+        )
+        await venue.keep_alive()  # the new key can be extended (PUT listenKey)
+    assert venue.user_stream.restarts >= 1
+    assert venue.user_stream.keepalives == 1
     assert resyncs[1].reason == "error"
     assert server.stats()["unhandled_count"] == 0

@@ -1,7 +1,7 @@
 """What the feeds consume: small protocols a venue adapter (or a test double) satisfies.
 
 ``aegis.data`` sits below ``aegis.venues`` (import-linter), so the feeds name only the methods
-they call. ``aegis.venues.ccxt.CcxtVenue`` satisfies both protocols structurally.
+they call. ``aegis.venues.ccxt.CcxtVenue`` satisfies these protocols structurally.
 """
 
 from __future__ import annotations
@@ -18,6 +18,23 @@ NowMs = Callable[[], int]
 Sleep = Callable[[float], Awaitable[None]]
 
 OrderT_co = TypeVar("OrderT_co", covariant=True)
+
+
+class TradeLike(Protocol):
+    """What the trade feed reads of a public trade (``aegis.venues.base.PublicTrade`` fits)."""
+
+    @property
+    def trade_id(self) -> str:
+        """Return the venue's trade id (the same on the websocket and on REST)."""
+        ...
+
+    @property
+    def ts_ms(self) -> int:
+        """Return the trade time in UTC milliseconds."""
+        ...
+
+
+TradeT_co = TypeVar("TradeT_co", bound=TradeLike, covariant=True)
 
 
 @runtime_checkable
@@ -55,4 +72,21 @@ class UserStreamSource(Protocol[OrderT_co]):
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
         """Return own fills of ``symbol`` since ``since_ms``."""
+        ...
+
+
+@runtime_checkable
+class TradeSource(Protocol[TradeT_co]):
+    """Public trades from a websocket, and recent trades from REST for while it is down.
+
+    ``TradeT_co`` is the adapter's trade type (``PublicTrade`` for ``CcxtVenue``); the feed
+    reads only ``trade_id`` and ``ts_ms`` and hands the trade on untouched.
+    """
+
+    async def watch_trades(self, symbol: str) -> Sequence[TradeT_co]:
+        """Wait for and return the next public trades of ``symbol``."""
+        ...
+
+    async def fetch_trades(self, symbol: str, since_ms: int | None = None) -> Sequence[TradeT_co]:
+        """Return recent public trades of ``symbol`` from ``since_ms`` on, oldest first."""
         ...

@@ -31,6 +31,11 @@ class ExchangeProfile:
             history (Binance ``orderId`` / ``fromId``: no time window, unlike ``startTime``
             which Binance caps at 7 days); None = page forward by timestamp.
         page_limit: records per history page.
+        public_trades_params: ``fetch_trades`` params. Binance's default (``aggTrades``) numbers
+            aggregates, not trades: the plain ``trades`` endpoint keeps the ids of the
+            ``@trade`` stream, so a feed can de-duplicate across the socket / REST switch.
+        public_trades_since: the REST trades call accepts ``since`` (Binance ``trades``
+            does not: it returns the latest trades, filtered locally).
     """
 
     ccxt_id: str
@@ -43,6 +48,8 @@ class ExchangeProfile:
     order_cursor_param: str | None = None
     trade_cursor_param: str | None = None
     page_limit: int = 500
+    public_trades_params: Mapping[str, Any] = field(default_factory=dict)
+    public_trades_since: bool = True
 
 
 _BINANCE_OPTIONS: Final[Mapping[str, Any]] = {
@@ -66,6 +73,8 @@ PROFILES: Final[Mapping[str, ExchangeProfile]] = MappingProxyType(
             order_cursor_param="orderId",
             trade_cursor_param="fromId",
             page_limit=500,
+            public_trades_params={"fetchTradesMethod": "fapiPublicGetTrades"},
+            public_trades_since=False,
         ),
         "binance": ExchangeProfile(
             ccxt_id="binance",
@@ -79,6 +88,8 @@ PROFILES: Final[Mapping[str, ExchangeProfile]] = MappingProxyType(
             order_cursor_param="orderId",
             trade_cursor_param="fromId",
             page_limit=500,
+            public_trades_params={"fetchTradesMethod": "publicGetTrades"},
+            public_trades_since=False,
         ),
         "kraken": ExchangeProfile(
             ccxt_id="kraken",

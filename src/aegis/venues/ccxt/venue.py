@@ -30,6 +30,7 @@ from aegis.venues.ccxt.parsing import (
 from aegis.venues.ccxt.profiles import ExchangeProfile, profile_for
 from aegis.venues.ccxt.streams import ClosedCandles, OrderUpdateTracker
 from aegis.venues.ccxt.submission import Submitter
+from aegis.venues.ccxt.user_stream import UserDataStream
 
 log = structlog.get_logger(__name__)
 
@@ -100,8 +101,10 @@ class CcxtVenue:
         self._instruments: dict[str, Instrument] = {}
         self._client_ids: dict[str, str] = {}  # venue order id -> client order id
         self._candles = ClosedCandles()
+        self._trade_marks: dict[str, tuple[int, int, str]] = {}  # last returned trade per symbol
         self._orders = OrderUpdateTracker()
         self._submitter = Submitter(self)
+        self.user_stream = UserDataStream(self.exchange, self.caller, self.profile)
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -274,25 +277,90 @@ class CcxtVenue:
         return to_decimal(ticker.get("last") or ticker.get("close"), field="last", symbol=symbol)
 
     async def watch_candles(self, symbol: str, timeframe: str) -> list[Candle]:
-        """Wait until at least one candle of ``symbol`` closes; return the closed ones."""
+        """Return the closed candles of ``symbol`` not returned yet; wait if there are none.
+
+        ccxt resolves ``watch_ohlcv`` only for a waiter: a kline that arrived while nobody
+        waited sits in ``exchange.ohlcvs`` until the next message. It is drained first, so
+        each closed candle is returned once and without waiting for the following one.
+        """
         exchange = self.exchange
         market_id = str(exchange.market(symbol)["id"]) if self._instruments else symbol
+        cached = self._cached_ohlcv(symbol, timeframe)
+        if cached:
+            closed = self._candles.closed(symbol, market_id, timeframe, cached)
+            if closed:
+                return closed
         while True:
             rows = await self.caller.once(
                 f"watch_ohlcv {symbol} {timeframe}",
                 lambda: exchange.watch_ohlcv(symbol, timeframe),
             )
-            closed = self._candles.closed(symbol, market_id, timeframe, rows)
+            # the whole cache, not just this answer: rows may have arrived in between
+            closed = self._candles.closed(
+                symbol, market_id, timeframe, [*self._cached_ohlcv(symbol, timeframe), *rows]
+            )
             if closed:
                 return closed
 
+    def _cached_ohlcv(self, symbol: str, timeframe: str) -> list[Any]:
+        by_symbol = getattr(self.exchange, "ohlcvs", None)
+        if not isinstance(by_symbol, dict):
+            return []
+        rows = (by_symbol.get(symbol) or {}).get(timeframe)
+        return [] if rows is None else list(rows)
+
     async def watch_trades(self, symbol: str) -> list[PublicTrade]:
-        """Wait for and return the next public trades of ``symbol``."""
+        """Return the public trades of ``symbol`` not returned yet; wait if there are none.
+
+        As with candles, trades that reached ccxt's cache while nobody waited are drained
+        first instead of waiting for the next message.
+        """
         exchange = self.exchange
-        raw = await self.caller.once(
-            f"watch_trades {symbol}", lambda: exchange.watch_trades(symbol)
+        fresh = self._unreturned_trades(symbol, [])
+        if fresh:
+            return fresh
+        while True:
+            raw = await self.caller.once(
+                f"watch_trades {symbol}", lambda: exchange.watch_trades(symbol)
+            )
+            fresh = self._unreturned_trades(symbol, raw)
+            if fresh:
+                return fresh
+
+    def _unreturned_trades(self, symbol: str, answer: list[Any]) -> list[PublicTrade]:
+        cache = getattr(self.exchange, "trades", None)
+        cached = list(cache.get(symbol) or []) if isinstance(cache, dict) else []
+        trades = sorted((public_trade(r) for r in [*cached, *answer]), key=_trade_key)
+        mark = self._trade_marks.get(symbol)
+        fresh: list[PublicTrade] = []
+        seen: set[str] = set()
+        for trade in trades:
+            key = _trade_key(trade)
+            if (mark is None or key > mark) and trade.trade_id not in seen:
+                seen.add(trade.trade_id)
+                fresh.append(trade)
+        if fresh:
+            self._trade_marks[symbol] = _trade_key(fresh[-1])
+        return fresh
+
+    async def fetch_trades(self, symbol: str, since_ms: int | None = None) -> list[PublicTrade]:
+        """Return recent public trades of ``symbol`` from REST, oldest first.
+
+        The trade ids are those of the ``watch_trades`` stream (see
+        ``ExchangeProfile.public_trades_params``), so both can be de-duplicated by id.
+        """
+        exchange = self.exchange
+        profile = self.profile
+        since = since_ms if profile.public_trades_since else None
+        limit = 1000 if since is None else None
+        params = dict(profile.public_trades_params)
+        raw = await self.caller.call(
+            f"fetch_trades {symbol}",
+            lambda: exchange.fetch_trades(symbol, since, limit, params),
         )
-        return [public_trade(r) for r in raw]
+        trades = [public_trade(r) for r in raw]
+        trades.sort(key=lambda t: t.ts_ms)
+        return [t for t in trades if since_ms is None or t.ts_ms >= since_ms]
 
     async def watch_order_updates(self) -> list[OrderUpdate]:
         """Wait for own order events on the user-data stream and return them."""
@@ -302,6 +370,18 @@ class CcxtVenue:
             updates = [u for r in raw for u in self._orders.updates(r)]
             if updates:
                 return updates
+
+    async def keep_alive(self) -> None:
+        """Extend the user stream's listenKey (Binance PUT); elsewhere a logged no-op (EX3).
+
+        Raises ``AuthenticationError`` / ``VenueError`` when the key has expired: the
+        supervisor then calls ``restart_user_stream``.
+        """
+        await self.user_stream.keep_alive()
+
+    async def restart_user_stream(self) -> None:
+        """Re-create the user stream: drop ccxt's cached listenKey and socket, open a new one."""
+        await self.user_stream.restart()
 
     def _hook_closed_klines(self) -> None:
         """Record Binance's kline "closed" flag, which ccxt's parser drops (instance-level)."""
@@ -318,3 +398,9 @@ class CcxtVenue:
             return original(client, message)
 
         exchange.handle_ohlcv = handle_ohlcv
+
+
+def _trade_key(trade: PublicTrade) -> tuple[int, int, str]:
+    """Order trades by time, then by id (numerically for Binance's integer ids)."""
+    trade_id = trade.trade_id
+    return (trade.ts_ms, int(trade_id) if trade_id.isdigit() else -1, trade_id)

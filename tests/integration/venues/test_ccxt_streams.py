@@ -1,0 +1,114 @@
+"""CcxtVenue streams against the Binance emulator: candle wake-ups and the listenKey (EX2, EX3)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from aegis.config import ExchangeSettings
+from aegis.model import VenueError
+from aegis.venues.ccxt import CcxtVenue, RetryPolicy
+from aegis.venues.emulator import AccountSpec, EmulatorConfig, EmulatorServer
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+KEY, SECRET = "key-streams", "secret-streams"
+XRP = "XRP/USDT:USDT"
+TF_MS = 300_000
+
+
+@pytest.fixture
+async def server(bundled_data_dir: Path) -> AsyncIterator[EmulatorServer]:
+    config = EmulatorConfig(
+        data_files=(bundled_data_dir / "binance-usdm_XRP-USDT-PERP_5m.csv.gz",),
+        accounts=(AccountSpec(KEY, SECRET, balance=Decimal(10000)),),
+        history_candles=20,
+    )
+    emulator = EmulatorServer(config)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def venue(server: EmulatorServer) -> AsyncIterator[CcxtVenue]:
+    settings = ExchangeSettings(
+        name="binanceusdm", api_key=SecretStr(KEY), api_secret=SecretStr(SECRET)
+    )
+    venue = CcxtVenue(
+        "binanceusdm",
+        settings,
+        base_url=server.base_url,
+        policy=RetryPolicy(max_attempts=2, base_delay_s=0.01, seed=1),
+    )
+    await venue.connect()
+    yield venue
+    await venue.close()
+
+
+async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        await asyncio.sleep(0.01)
+
+
+def cached_kline_times(venue: CcxtVenue) -> list[int]:
+    rows = (venue.exchange.ohlcvs.get(XRP) or {}).get("5m") or []
+    return [int(row[0]) for row in rows]
+
+
+async def test_klines_pushed_between_watch_calls_are_each_returned_once_and_at_once(
+    venue: CcxtVenue, server: EmulatorServer
+) -> None:
+    first_open = server.exchange.now_ms("usdm", "XRPUSDT")
+    watch = asyncio.create_task(venue.watch_candles(XRP, "5m"))
+    await wait_until(lambda: any(c.streams for c in server.hub.connections))
+    server.step()
+    delivered = [c.ts_ms for c in await asyncio.wait_for(watch, 5)]
+    # Four klines arrive while nobody waits on watch_ohlcv: they sit in ccxt's cache.
+    for _ in range(4):
+        server.step()
+    expected = [first_open + i * TF_MS for i in range(5)]
+    await wait_until(lambda: cached_kline_times(venue)[-1:] == expected[-1:])
+    while len(delivered) < len(expected):
+        # No new message comes: each call must answer from the cache, not wait for one.
+        batch = await asyncio.wait_for(venue.watch_candles(XRP, "5m"), 2)
+        delivered.extend(c.ts_ms for c in batch)
+    assert delivered == expected
+    # Nothing is returned twice: the next call waits for the next kline.
+    again = asyncio.create_task(venue.watch_candles(XRP, "5m"))
+    await asyncio.sleep(0.05)
+    assert not again.done()
+    server.step()
+    assert [c.ts_ms for c in await asyncio.wait_for(again, 5)] == [expected[-1] + TF_MS]
+    assert server.stats()["unhandled_count"] == 0
+
+
+async def test_keep_alive_extends_the_key_and_fails_once_it_expired(
+    venue: CcxtVenue, server: EmulatorServer
+) -> None:
+    await venue.keep_alive()  # no stream yet: nothing to extend, nothing sent
+    assert venue.user_stream.keepalives == 0
+    watch = asyncio.create_task(venue.watch_order_updates())
+    await wait_until(lambda: any(c.listen_key is not None for c in server.hub.connections))
+    key = venue.user_stream.listen_key()
+    await venue.keep_alive()
+    assert venue.user_stream.keepalives == 1
+    server.set_fault("listen_key_expire", "0")
+    with pytest.raises(VenueError):
+        await asyncio.wait_for(watch, 5)  # listenKeyExpired closes the stream
+    with pytest.raises(VenueError, match="keep_alive"):
+        await venue.keep_alive()  # -1125: the supervisor restarts the stream
+    await venue.restart_user_stream()
+    assert venue.user_stream.listen_key() not in (None, key)
+    await venue.keep_alive()
+    assert venue.user_stream.keepalives == 2
+    assert server.stats()["unhandled_count"] == 0
