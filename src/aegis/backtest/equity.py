@@ -63,6 +63,8 @@ def equity_curve(
     cash_by_bar = np.concatenate(([initial], np.asarray(cash)[last]))
     quantity_by_bar = np.concatenate(([0.0], np.asarray(quantity)[last]))
     open_by_bar = np.concatenate(([False], np.asarray(is_open, dtype=bool)[last]))
-    equity = np.repeat(cash_by_bar, lengths)
-    equity += np.repeat(quantity_by_bar, lengths) * close
+    # in place, two candle-length arrays alive at a time instead of three; x + y == y + x
+    equity = np.repeat(quantity_by_bar, lengths)
+    equity *= close
+    equity += np.repeat(cash_by_bar, lengths)
     return equity, int(lengths[open_by_bar].sum())

@@ -227,9 +227,10 @@ def run_backtest(
         FillModel(
             slippage_bps=config.slippage_bps, seed=config.seed, fee_rate_override=config.fee_rate
         ),
+        retain_history=False,  # finished orders leave memory: the result keeps only the fills
     )
     portfolio = Portfolio({instrument.quote: config.cash}, PositionMode.ONE_WAY)
-    manager = OrderManager(config.bot_id, {symbol: instrument}, portfolio)
+    manager = OrderManager(config.bot_id, {symbol: instrument}, portfolio, retain_history=False)
     pipeline = TradingPipeline(manager, sizer, exchange)
     walk = _Walk(candles, symbol, timeframe_ms, exchange, pipeline, progress)
     # The run allocates tens of thousands of long-lived, acyclic objects (orders, fills,
@@ -292,7 +293,7 @@ def _result(
         )
     if manager.thoughts:
         decisions = sorted(decisions + manager.thoughts, key=lambda d: d.ts_ms)
-    entry_fills = sum(1 for fill in fills if manager.orders[fill.client_order_id].tag == "entry")
+    entry_fills = manager.fill_counts.get("entry", 0)
     return BacktestResult(
         strategy=strategy.name,
         params=dict(strategy.params),

@@ -21,6 +21,7 @@ from aegis.risk import Sizer
 
 FillListener = Callable[[Fill], None]
 _ZERO = Decimal(0)
+_REJECT = OrderEventKind.REJECT
 
 
 class SyncVenue(Protocol):
@@ -115,25 +116,41 @@ class TradingPipeline:
         decision = self._submitting.pop(coid, None)
         accepted = True
         for update in updates:
-            if update.kind is OrderEventKind.REJECT:
+            if update.kind is _REJECT:
                 accepted = False
                 if decision is not None:
                     self.order_manager.reject(decision, f"venue rejected {coid}: {update.reason}")
         if accepted and decision is not None:
             self.decisions.append(decision)
-        self.on_updates(updates)
-        return self.order_manager.orders[coid]
+        # The order as the manager left it, taken from apply(): with retain_history=False a
+        # finished order is no longer in the manager's map.
+        current = order
+        for update in updates:
+            applied = self._apply(update)
+            if update.client_order_id == coid:
+                current = applied
+        return current
 
     def on_updates(self, updates: Iterable[OrderUpdate]) -> None:
         """Apply venue updates in order; fills reach the portfolio and the fill listener."""
-        manager = self.order_manager
+        # _apply written out: this loop carries every fill of a backtest
+        apply, fills, on_fill = self.order_manager.apply, self.fills, self.on_fill
         for update in updates:
-            manager.apply(update)
+            apply(update)
             fill = update.fill
             if fill is not None:
-                self.fills.append(fill)
-                if self.on_fill is not None:
-                    self.on_fill(fill)
+                fills.append(fill)
+                if on_fill is not None:
+                    on_fill(fill)
+
+    def _apply(self, update: OrderUpdate) -> Order:
+        order = self.order_manager.apply(update)
+        fill = update.fill
+        if fill is not None:
+            self.fills.append(fill)
+            if self.on_fill is not None:
+                self.on_fill(fill)
+        return order
 
     def cancel(self, client_order_id: str, ts_ns: int) -> None:
         """Cancel an open order through the venue and apply what it answers."""

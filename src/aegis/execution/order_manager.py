@@ -22,7 +22,7 @@ from aegis.model.enums import (
     TimeInForce,
 )
 from aegis.model.errors import ConfigError, OrderRejected
-from aegis.model.events import OrderEventKind, OrderUpdate
+from aegis.model.events import Fill, OrderEventKind, OrderUpdate
 from aegis.model.ids import client_order_id
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
@@ -33,6 +33,7 @@ IntentWriter = Callable[[Order], None]
 
 _ZERO: Final = Decimal(0)
 _TERMINAL: Final = TERMINAL_STATUSES
+_BUY: Final = OrderSide.BUY
 
 
 class OrderPlan:
@@ -79,7 +80,12 @@ def annotate(decision: Decision, outcome: str, reason: str) -> Decision:
 
 
 class OrderManager:
-    """Creates orders, tracks them by client id and applies venue updates and fills."""
+    """Creates orders, tracks them by client id and applies venue updates and fills.
+
+    ``retain_history=False`` (the backtester) drops an order from ``orders`` once it is
+    terminal, so memory stays flat over millions of candles; ``fill_counts`` still counts the
+    fills per order tag. Paper and live keep the default: every order stays queryable.
+    """
 
     def __init__(
         self,
@@ -89,6 +95,7 @@ class OrderManager:
         *,
         next_sequence: int = 1,
         intent_writer: IntentWriter | None = None,
+        retain_history: bool = True,
     ) -> None:
         if next_sequence < 1:
             raise ConfigError(f"next_sequence must be >= 1, got {next_sequence}")
@@ -97,6 +104,7 @@ class OrderManager:
         self.portfolio = portfolio
         self.next_sequence = next_sequence
         self.intent_writer = intent_writer
+        self.retain_history = retain_history
         self._orders: dict[str, Order] = {}
         self._open: dict[str, Order] = {}
         # Signed net quantity per symbol, kept in step with the fills applied to the portfolio:
@@ -106,11 +114,14 @@ class OrderManager:
         self._open_count: dict[str, int] = {}
         self.thoughts: list[Decision] = []
         self.fills_applied = 0
+        #: fills applied per order tag ("entry", "exit"...), kept whatever ``retain_history``
+        self.fill_counts: dict[str, int] = {}
 
     # ---- queries -------------------------------------------------------------------------------
     @property
     def orders(self) -> Mapping[str, Order]:
-        """Every order this manager created, by client order id."""
+        """Every order this manager created, by client order id (only the unfinished ones
+        with ``retain_history=False``)."""
         return self._orders
 
     @property
@@ -232,14 +243,7 @@ class OrderManager:
         if self.intent_writer is not None:
             self.intent_writer(order)
         submitted = order.apply(
-            OrderUpdate(
-                client_order_id=order.client_order_id,
-                kind=OrderEventKind.SUBMIT,
-                ts_ns=ts_ns,
-                fill=None,
-                venue_order_id=None,
-                reason=None,
-            )
+            OrderUpdate(order.client_order_id, OrderEventKind.SUBMIT, ts_ns, None, None, None)
         )
         coid = submitted.client_order_id
         self._orders[coid] = submitted
@@ -256,25 +260,35 @@ class OrderManager:
         if order is None:
             raise OrderRejected(f"update {update.kind} for unknown client order id {coid!r}")
         updated = order.apply(update)
-        self._orders[coid] = updated
+        orders = self._orders
+        orders[coid] = updated
         fill = update.fill
         if fill is not None:
-            symbol = fill.symbol
-            instrument = self.instruments[symbol]
-            self.portfolio.apply_fill(fill, instrument)
-            if fill.side is OrderSide.BUY:
-                signed = fill.quantity
-                if fill.fee and fill.fee_currency == instrument.base:
-                    signed -= fill.fee  # a base-currency fee shrinks what a buy delivers
-            else:
-                signed = -fill.quantity
-            self._net[symbol] = self._net.get(symbol, _ZERO) + signed
-            self.fills_applied += 1
-        status = updated.status
-        if status in _TERMINAL and self._open.pop(coid, None) is not None:
-            symbol = updated.symbol
-            left = self._open_count[symbol] - 1
-            self._open_count[symbol] = left
-            if not left:
-                self._pending_tag.pop(symbol, None)
+            self._account(fill, updated.tag)
+        if updated.status in _TERMINAL:
+            if self._open.pop(coid, None) is not None:
+                symbol = updated.symbol
+                left = self._open_count[symbol] - 1
+                self._open_count[symbol] = left
+                if not left:
+                    self._pending_tag.pop(symbol, None)
+            if not self.retain_history:
+                del orders[coid]
         return updated
+
+    def _account(self, fill: Fill, tag: str) -> None:
+        symbol = fill.symbol
+        instrument = self.instruments[symbol]
+        self.portfolio.apply_fill(fill, instrument)
+        quantity = fill.quantity
+        if fill.side is _BUY:
+            signed = quantity
+            if fill.fee and fill.fee_currency == instrument.base:
+                signed -= fill.fee  # a base-currency fee shrinks what a buy delivers
+        else:
+            signed = -quantity
+        net = self._net
+        net[symbol] = net.get(symbol, _ZERO) + signed
+        self.fills_applied += 1
+        counts = self.fill_counts
+        counts[tag] = counts.get(tag, 0) + 1

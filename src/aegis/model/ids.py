@@ -27,14 +27,17 @@ class ClientOrderIdParts:
     is_hashed: bool
 
 
+# Base-36 two digits at a time: half the divmod steps of a digit-by-digit loop (hot path).
+_PAIRS: Final = tuple(a + b for a in _DIGITS for b in _DIGITS)  # "00" .. "zz", zero-padded
+_SMALL: Final = tuple(pair.lstrip("0") or "0" for pair in _PAIRS)  # "0" .. "zz", no padding
+_PAIR_BASE: Final = 36 * 36
+
+
 def _base36(number: int) -> str:
-    if number == 0:
-        return "0"
-    digits = []
-    while number:
-        number, remainder = divmod(number, 36)
-        digits.append(_DIGITS[remainder])
-    return "".join(reversed(digits))
+    if number < _PAIR_BASE:
+        return _SMALL[number]
+    high, low = divmod(number, _PAIR_BASE)
+    return _base36(high) + _PAIRS[low]
 
 
 @functools.lru_cache(maxsize=256)  # pure; called once per order on the backtester's hot path
@@ -62,9 +65,15 @@ def client_order_id(bot_id: str, sequence: int) -> str:
         raise ValueError(f"sequence {sequence} outside 0..{MAX_SEQUENCE}")
     if not bot_id:
         raise ValueError("bot_id '' must not be empty")
-    key = bot_key(bot_id)
-    separator = _RAW_SEPARATOR if key is bot_id else _HASHED_SEPARATOR
-    return f"{key}{separator}{_base36(sequence)}"
+    return f"{_prefix(bot_id)}{_base36(sequence)}"
+
+
+@functools.lru_cache(maxsize=256)  # pure; saves the key lookup and separator choice per order
+def _prefix(bot_id: str) -> str:
+    # the same test as bot_key's, not ``key is bot_id``: the cache may hand back an equal string
+    # that is a different object
+    separator = _RAW_SEPARATOR if _RAW_BOT_ID.match(bot_id) else _HASHED_SEPARATOR
+    return bot_key(bot_id) + separator
 
 
 def parse_client_order_id(client_id: str) -> ClientOrderIdParts:

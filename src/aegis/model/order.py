@@ -53,6 +53,7 @@ TRANSITIONS: Final[Mapping[tuple[OrderStatus, OrderEventKind], OrderStatus]] = M
     }
 )
 
+_next_status: Final = TRANSITIONS.get
 _ZERO: Final = Decimal(0)
 FIELDS: Final = (
     "client_order_id",
@@ -219,29 +220,6 @@ class Order(_OrderSlots):
         values.update(changes)
         return Order(**values)
 
-    def _copy(self) -> _Builder:
-        built = _new(_Builder)
-        built.client_order_id = self.client_order_id
-        built.bot_id = self.bot_id
-        built.symbol = self.symbol
-        built.side = self.side
-        built.type = self.type
-        built.quantity = self.quantity
-        built.price = self.price
-        built.stop_price = self.stop_price
-        built.time_in_force = self.time_in_force
-        built.reduce_only = self.reduce_only
-        built.position_side = self.position_side
-        built.status = self.status
-        built.filled_quantity = self.filled_quantity
-        built.average_fill_price = self.average_fill_price
-        built.venue_order_id = self.venue_order_id
-        built.created_ns = self.created_ns
-        built.updated_ns = self.updated_ns
-        built.tag = self.tag
-        built.reason = self.reason
-        return built
-
     # ----------------------------------------------------------------- state machine
     def apply(self, update: OrderUpdate) -> Order:
         """Return the order after ``update``; raise ``IllegalTransition`` if the table forbids it.
@@ -256,17 +234,34 @@ class Order(_OrderSlots):
                 f"update for order {update.client_order_id} applied to order "
                 f"{self.client_order_id} (state {status}, event {kind})"
             )
-        target = TRANSITIONS.get((status, kind))
+        target = _next_status((status, kind))
         if target is None:
             raise IllegalTransition(
                 f"order {self.client_order_id}: event {kind} not allowed in state {status}"
             )
-        built = self._copy()
+        # The copy is written out field by field, not through a helper: this runs three times per
+        # order on the backtester's hot path, and every call and store counts.
+        built = _new(_Builder)
+        built.client_order_id = self.client_order_id
+        built.bot_id = self.bot_id
+        built.symbol = self.symbol
+        built.side = self.side
+        built.type = self.type
+        built.quantity = self.quantity
+        built.price = self.price
+        built.stop_price = self.stop_price
+        built.time_in_force = self.time_in_force
+        built.reduce_only = self.reduce_only
+        built.position_side = self.position_side
+        built.filled_quantity = self.filled_quantity
+        built.average_fill_price = self.average_fill_price
+        venue_order_id = update.venue_order_id
+        built.venue_order_id = self.venue_order_id if venue_order_id is None else venue_order_id
+        built.created_ns = self.created_ns
         built.updated_ns = update.ts_ns
-        if update.venue_order_id is not None:
-            built.venue_order_id = update.venue_order_id
-        if update.reason is not None:
-            built.reason = update.reason
+        built.tag = self.tag
+        reason = update.reason
+        built.reason = self.reason if reason is None else reason
         if kind is _E.PARTIAL_FILL or kind is _E.FILL:
             target = self._fill(built, update, target)
         elif target is _S.ACCEPTED and self.filled_quantity > 0:

@@ -42,12 +42,17 @@ class RecordingVenue:
         return [OrderUpdate(order.client_order_id, OrderEventKind.FILL, 99, fill)]
 
 
-def _pipeline(sizer: Sizer, venue: RecordingVenue) -> TradingPipeline:
+def _pipeline(
+    sizer: Sizer, venue: RecordingVenue, *, retain_history: bool = True
+) -> TradingPipeline:
     instrument = Instrument(
         symbol=SYMBOL, base="ETH", quote="USDT", tick_size=Decimal("0.01"),
         step_size=Decimal("0.0001"), min_notional=Decimal("10"),
     )  # fmt: skip
-    manager = OrderManager("b", {SYMBOL: instrument}, Portfolio({"USDT": Decimal(10_000)}))
+    manager = OrderManager(
+        "b", {SYMBOL: instrument}, Portfolio({"USDT": Decimal(10_000)}),
+        retain_history=retain_history,
+    )  # fmt: skip
     return TradingPipeline(manager, sizer, venue)
 
 
@@ -141,3 +146,12 @@ def test_complete_submission_records_a_venue_reject() -> None:
     thought = pipeline.order_manager.thoughts[-1].thought
     assert f"venue rejected {order.client_order_id}: insufficient balance" in thought
     assert pipeline.prepare_order(_decision(Action.ENTER_LONG, 2), 2000.0, 2) is not None
+
+
+def test_a_rejected_order_is_returned_even_when_the_manager_keeps_no_history() -> None:
+    venue = RecordingVenue(reject=True)
+    pipeline = _pipeline(FixedQuantity("1"), venue, retain_history=False)
+    order = pipeline.on_decision(_decision(Action.ENTER_LONG), 2000.0, 1)
+    assert order is not None
+    assert order.status is OrderStatus.REJECTED
+    assert order.client_order_id not in pipeline.order_manager.orders

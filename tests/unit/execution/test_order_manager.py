@@ -134,3 +134,20 @@ def test_illegal_transition_raises() -> None:
 def test_update_for_unknown_order_is_an_error() -> None:
     with pytest.raises(OrderRejected, match="nope"):
         _manager().apply(OrderUpdate("nope", OrderEventKind.ACCEPT, 1))
+
+
+def test_without_history_a_filled_order_leaves_the_book_but_its_fill_is_counted() -> None:
+    manager = _manager(retain_history=False)
+    filled = _enter(manager)
+    assert filled.status is OrderStatus.FILLED
+    assert filled.client_order_id not in manager.orders
+    assert manager.fill_counts == {"entry": 1}
+    assert manager.net_quantity(SYMBOL) == Decimal("0.01")
+    assert not manager.has_open_orders()
+
+
+def test_with_history_a_filled_order_stays_in_the_book() -> None:
+    manager = _manager()
+    filled = _enter(manager)
+    assert manager.orders[filled.client_order_id] == filled
+    assert manager.fill_counts == {"entry": 1}

@@ -28,6 +28,7 @@ class SimOrder:
         "instrument",
         "is_buy",
         "is_market",
+        "is_plain_market",
         "is_triggered",
         "limit_price",
         "limit_price_float",
@@ -69,6 +70,8 @@ class SimOrder:
         # A buy stop waits for the price to rise to it, a buy take-profit for it to fall.
         self.trigger_up = self.is_buy == (order_type is not OrderType.TAKE_PROFIT)
         self.is_market = self.limit_price is None
+        # No trigger, no limit, no reduce-only check: the matcher's fast path fills it whole.
+        self.is_plain_market = self.is_market and self.is_triggered and not order.reduce_only
         self.remaining = order.quantity
         self.filled = _ZERO
         self.notional_filled = _ZERO

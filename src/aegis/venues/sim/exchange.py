@@ -18,9 +18,11 @@ from aegis.model.enums import (
     MarketKind,
     OrderSide,
     OrderStatus,
+    OrderType,
     PositionSide,
+    TimeInForce,
 )
-from aegis.model.errors import ConfigError, DuplicateClientOrderId, OrderNotFound
+from aegis.model.errors import ConfigError, DuplicateClientOrderId, OrderNotFound, OrderRejected
 from aegis.model.events import Fill, FundingPayment, OrderEventKind, OrderUpdate
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
@@ -41,7 +43,16 @@ _ZERO: Final = Decimal(0)
 _BPS: Final = Decimal(10_000)
 _NS_PER_MS: Final = 1_000_000
 _POSITION_KEYS: Final = (None, PositionSide.LONG, PositionSide.SHORT)
+_ACCEPT: Final = OrderEventKind.ACCEPT
 PositionKey = tuple[str, PositionSide | None]
+
+
+def _filter_reason(instrument: Instrument, order: Order) -> str | None:
+    try:
+        instrument.check(order.type, order.side, order.quantity, order.price)
+    except OrderRejected as error:
+        return str(error)
+    return None
 
 
 def _decimal(value: float) -> Decimal:
@@ -57,6 +68,11 @@ class SimulatedExchange:
         fill_model: slippage, volume cap, latency, fee override, touch rule.
         funding: funding series per linear-perpetual symbol (e.g. ``aegis.data.read_funding``).
         marks: mark prices per symbol used to settle funding; default = the last close seen.
+        retain_history: keep every order and fill after it finishes (the default: the emulator
+            serves ``allOrders`` / ``myTrades`` from them). ``False`` forgets an order once it is
+            terminal and keeps no fill list, so memory stays flat over a long backtest; then
+            ``orders()``, ``get_order()`` and ``fills()`` only know the open orders, and a
+            finished order's client id is no longer checked for reuse.
 
     Raises:
         ConfigError: funding for an unknown symbol or for an instrument that is not a perpetual.
@@ -69,6 +85,7 @@ class SimulatedExchange:
         *,
         funding: Mapping[str, FundingSeries] | None = None,
         marks: Mapping[str, MarkSeries] | None = None,
+        retain_history: bool = True,
     ) -> None:
         self._instruments = dict(instruments)
         self._model = fill_model
@@ -82,7 +99,14 @@ class SimulatedExchange:
         self._last_price: dict[str, float] = {}
         self._events: dict[str, int] = {}
         self._order_sequence = 0
-        self._matcher = Matcher(fill_model, self._books, self._positions, self._fills)
+        self.retain_history = retain_history
+        self._matcher = Matcher(
+            fill_model,
+            self._books,
+            self._positions,
+            self._fills if retain_history else None,
+            None if retain_history else self._orders,
+        )
         self._payments: list[FundingPayment] = []
         self._funding: dict[str, FundingSchedule] = {}
         self._marks: dict[str, MarkLookup] = {}
@@ -115,31 +139,47 @@ class SimulatedExchange:
             raise DuplicateClientOrderId(
                 f"client order id {client_order_id!r} already used on the simulated exchange"
             )
-        if reference_price is None:
-            last = self._last_price.get(order.symbol)
-            reference_price = None if last is None else _decimal(last)
-        instrument = self._instruments.get(order.symbol)
-        position = self._positions.get((order.symbol, order.position_side), _ZERO)
-        reason = rejection_reason(order, instrument, reference_price, position, touch=self._touch)
+        symbol = order.symbol
+        instrument = self._instruments.get(symbol)
+        if (
+            instrument is not None
+            and reference_price is None
+            and order.type is OrderType.MARKET
+            and order.stop_price is None
+            and not order.reduce_only
+            and order.time_in_force is not TimeInForce.POST_ONLY
+            and not instrument.min_notional
+        ):
+            # A plain market order: only the instrument's filters can refuse it, and without a
+            # min notional they do not read the last price (the backtester's hot path).
+            reason = _filter_reason(instrument, order)
+        else:
+            if reference_price is None:
+                last = self._last_price.get(symbol)
+                reference_price = None if last is None else _decimal(last)
+            position = self._positions.get((symbol, order.position_side), _ZERO)
+            reason = rejection_reason(
+                order, instrument, reference_price, position, touch=self._touch
+            )
         if reason is not None:
             return [OrderUpdate(client_order_id, OrderEventKind.REJECT, ts_ns, reason=reason)]
-        self._order_sequence += 1
-        venue_order_id = str(self._order_sequence)
+        sequence = self._order_sequence + 1
+        self._order_sequence = sequence
+        venue_order_id = str(sequence)
         record = SimOrder(
             order,
-            self._instruments[order.symbol],
+            self._instruments[symbol],
             venue_order_id,
             ts_ns=ts_ns,
             eligible_ns=ts_ns + self._latency_ns,
-            arrival_event=self._events.get(order.symbol, 0),
+            arrival_event=self._events.get(symbol, 0),
         )
         self._orders[client_order_id] = record
-        self._books.setdefault(order.symbol, {})[client_order_id] = record
-        return [
-            OrderUpdate(
-                client_order_id, OrderEventKind.ACCEPT, ts_ns, venue_order_id=venue_order_id
-            )
-        ]
+        book = self._books.get(symbol)
+        if book is None:
+            book = self._books[symbol] = {}
+        book[client_order_id] = record
+        return [OrderUpdate(client_order_id, _ACCEPT, ts_ns, None, venue_order_id, None)]
 
     def cancel(self, client_order_id: str, ts_ns: int) -> list[OrderUpdate]:
         """Cancel an open order.
