@@ -1,0 +1,61 @@
+"""Reconciliation of a bot's stored state with its venue (RC1-RC3, issue 4 section 4).
+
+``compare_states`` is the pure core; ``Reconciler`` fetches everything, compares, records and
+heals by policy; ``resolve_pending`` is the startup recovery of pending orders. Both use
+``aegis.model.PENDING_STATUSES`` (RC3). Imported directly by the engine:
+``from aegis.execution.reconcile import Reconciler``.
+"""
+
+from aegis.execution.reconcile._positions import PositionBook
+from aegis.execution.reconcile._types import (
+    HealAction,
+    LocalState,
+    Mismatch,
+    MismatchKind,
+    ReconcilePolicy,
+    RecordKind,
+    Tolerances,
+    VenueState,
+    venue_key,
+)
+from aegis.execution.reconcile.compare import compare_states
+from aegis.execution.reconcile.heal import ADOPTED_TAG, UNKNOWN_ORDER_RULES, OrderHealer
+from aegis.execution.reconcile.reconciler import (
+    DEFAULT_INTERVAL_S,
+    TRIGGER_PERIODIC,
+    TRIGGER_RECONNECT,
+    TRIGGER_START,
+    AlertCallback,
+    MismatchOutcome,
+    Reconciler,
+    ReconciliationReport,
+)
+from aegis.execution.reconcile.recovery import TRIGGER_RECOVERY, PendingResolution, resolve_pending
+
+__all__ = [
+    "ADOPTED_TAG",
+    "DEFAULT_INTERVAL_S",
+    "TRIGGER_PERIODIC",
+    "TRIGGER_RECONNECT",
+    "TRIGGER_RECOVERY",
+    "TRIGGER_START",
+    "UNKNOWN_ORDER_RULES",
+    "AlertCallback",
+    "HealAction",
+    "LocalState",
+    "Mismatch",
+    "MismatchKind",
+    "MismatchOutcome",
+    "OrderHealer",
+    "PendingResolution",
+    "PositionBook",
+    "ReconcilePolicy",
+    "Reconciler",
+    "ReconciliationReport",
+    "RecordKind",
+    "Tolerances",
+    "VenueState",
+    "compare_states",
+    "resolve_pending",
+    "venue_key",
+]
