@@ -72,7 +72,9 @@ PROFILES: Final[Mapping[str, ExchangeProfile]] = MappingProxyType(
             uses_binance_filters=True,
             order_cursor_param="orderId",
             trade_cursor_param="fromId",
-            page_limit=500,
+            # Binance caps allOrders / userTrades / myTrades pages at 1,000 records: the largest
+            # page halves the weighted calls a full reconciliation makes (RC1).
+            page_limit=1000,
             public_trades_params={"fetchTradesMethod": "fapiPublicGetTrades"},
             public_trades_since=False,
         ),
@@ -87,7 +89,9 @@ PROFILES: Final[Mapping[str, ExchangeProfile]] = MappingProxyType(
             uses_binance_filters=True,
             order_cursor_param="orderId",
             trade_cursor_param="fromId",
-            page_limit=500,
+            # Binance caps allOrders / userTrades / myTrades pages at 1,000 records: the largest
+            # page halves the weighted calls a full reconciliation makes (RC1).
+            page_limit=1000,
             public_trades_params={"fetchTradesMethod": "publicGetTrades"},
             public_trades_since=False,
         ),
