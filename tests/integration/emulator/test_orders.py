@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ccxt
+import ccxt.async_support as ccxt_async
 import pytest
 
 from aegis.venues.emulator.server import EmulatorServer
@@ -96,6 +97,24 @@ async def test_reduce_only_closes_the_position_and_is_refused_without_one(client
     assert await client.fetch_positions([SYMBOL]) == []  # v3 lists open positions only
     with pytest.raises(ccxt.InvalidOrder, match="-2022"):
         await client.create_order(SYMBOL, "market", "buy", 30, params={"reduceOnly": True})
+
+
+async def test_reduce_only_below_min_notional_is_accepted_and_fills(
+    client: ccxt_async.binanceusdm, server: EmulatorServer
+) -> None:
+    # Binance exempts reduce-only orders from MIN_NOTIONAL (5 USDT on XRPUSDT): 2 XRP ~ 2.4 USDT.
+    await client.load_markets()
+    await client.create_order(SYMBOL, "market", "buy", 10)
+    server.step()
+    with pytest.raises(ccxt.InvalidOrder, match="-4164"):
+        await client.create_order(SYMBOL, "market", "sell", 2)
+    market = await client.create_order(SYMBOL, "market", "sell", 2, params={"reduceOnly": True})
+    price = round((await client.fetch_ticker(SYMBOL))["last"] * 1.02, 4)
+    limit = await client.create_order(SYMBOL, "limit", "sell", 2, price, {"reduceOnly": True})
+    server.step()
+    assert (await client.fetch_order(market["id"], SYMBOL))["status"] == "closed"
+    assert (await client.fetch_order(limit["id"], SYMBOL))["status"] == "open"
+    assert (await client.fetch_positions([SYMBOL]))[0]["contracts"] == 8
 
 
 async def test_stop_market_via_algo_order_triggers_and_fills(client, server) -> None:

@@ -2,8 +2,8 @@
 
 The emulator publishes the bundled real Binance BTC/USDT trades as the replay clock passes them;
 5 s candles are built from the same trades so that each step publishes a few seconds of them.
-They are replayed on the USD-M perpetual: ccxt.pro tells spot from contract trade messages by a
-``/stream`` in the socket URL, which the emulator's spot path (``/spot/ws``) lacks (reported).
+Both the socket and the REST fallback are the real ``CcxtVenue`` (``watch_trades`` and
+``fetch_trades`` over ``GET /fapi/v1/trades``), whose ids match, so the feed de-duplicates them.
 """
 
 from __future__ import annotations
@@ -76,37 +76,6 @@ async def venue(server: EmulatorServer) -> AsyncIterator[CcxtVenue]:
     await venue.close()
 
 
-class EmulatorTradesRest:
-    """CcxtVenue's socket, plus REST trades served from the emulator's published trades.
-
-    Local adapter: the emulator has no public ``GET /fapi/v1/trades`` yet (reported). Ids follow
-    the emulator's ``@trade`` stream (``t`` = row + 1), as Binance's ``trades`` endpoint does.
-    """
-
-    def __init__(self, venue: CcxtVenue, server: EmulatorServer) -> None:
-        self.venue = venue
-        self.feed = next(t for t in server.exchange.data.trades if t.symbol_id == "BTCUSDT")
-        self.calls = 0
-
-    async def watch_trades(self, symbol: str) -> list[PublicTrade]:
-        return await self.venue.watch_trades(symbol)
-
-    async def fetch_trades(self, symbol: str, since_ms: int | None = None) -> list[PublicTrade]:
-        self.calls += 1
-        trades = self.feed.trades
-        return [
-            PublicTrade(
-                symbol=symbol,
-                trade_id=str(i + 1),
-                ts_ms=int(trades.ts_ms[i]),
-                price=Decimal(repr(float(trades.price[i]))),
-                quantity=Decimal(repr(float(trades.quantity[i]))),
-            )
-            for i in range(self.feed.cursor)
-            if since_ms is None or trades.ts_ms[i] >= since_ms
-        ]
-
-
 async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
@@ -127,8 +96,7 @@ def subscribed(server: EmulatorServer) -> bool:
 async def test_trades_arrive_once_in_order_across_a_dropped_socket(
     venue: CcxtVenue, server: EmulatorServer
 ) -> None:
-    source: TradeSource[PublicTrade] = EmulatorTradesRest(venue, server)
-    assert isinstance(source, EmulatorTradesRest)
+    source: TradeSource[PublicTrade] = venue
     received: list[PublicTrade] = []
     feed: TradeFeed[PublicTrade] = TradeFeed(
         source,
@@ -139,7 +107,7 @@ async def test_trades_arrive_once_in_order_across_a_dropped_socket(
         request_budget=RequestBudget(50.0, now_ms=wall_clock_ms, sleep=asyncio.sleep),
         poll_interval_s=0.05,
     )
-    published = source.feed
+    published = next(t for t in server.exchange.data.trades if t.symbol_id == "BTCUSDT")
 
     def delivered_all() -> bool:
         return len(received) == published.cursor
@@ -164,4 +132,5 @@ async def test_trades_arrive_once_in_order_across_a_dropped_socket(
     assert [t.trade_id for t in received] == [str(i + 1) for i in range(published.cursor)]
     assert feed.counters.rest_trades[BTC] >= 1  # REST covered what the socket missed
     assert feed.counters.late[BTC] == 0
+    assert server.stats()["requests"]["GET /fapi/v1/trades"] >= 1
     assert server.stats()["unhandled_count"] == 0

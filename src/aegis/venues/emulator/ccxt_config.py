@@ -10,9 +10,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 # The USD-M market streams live at /market/ws and /public/ws (ccxt derives them from
-# ``.../ws``); spot streams get their own prefix because Binance spot and old-style USD-M
-# streams would otherwise share the path ``/ws``.
-_WS_PATHS = {"linear": "/ws", "spot": "/spot/ws"}
+# ``.../ws``). Spot streams use the combined-stream path ``/stream``: ccxt.pro binance tells a
+# spot socket from a contract one only by "/stream" in its URL (on binance.com the host name
+# ``stream.binance.com`` supplies it), so a spot path without it would file spot trades and
+# klines under the USD-M symbol.
+_WS_PATHS = {"linear": "/ws", "spot": "/stream"}
 
 # URL path prefix -> ccxt's error table (see get_exceptions_by_url in ccxt/binance.py).
 _TABLES = (

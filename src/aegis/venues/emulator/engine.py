@@ -2,81 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from aegis.model.enums import MarketKind as ModelMarketKind
-from aegis.model.enums import OrderSide, OrderType, PositionSide, TimeInForce
 from aegis.model.errors import OrderNotFound
-from aegis.model.events import Fill, OrderEventKind, OrderUpdate
+from aegis.model.events import Fill, FundingPayment, OrderEventKind, OrderUpdate
 from aegis.model.instrument import Instrument
-from aegis.model.order import Order
 from aegis.venues.emulator import errors
 from aegis.venues.emulator.checks import check_order
 from aegis.venues.emulator.errors import BinanceError
+from aegis.venues.emulator.income import IncomeLog
 from aegis.venues.emulator.ledger import FuturesLedger, SpotLedger
 from aegis.venues.emulator.markets import MarketKind, SymbolSpec
 from aegis.venues.emulator.records import AlgoRecord, OrderRecord, TradeRecord, order_trade_update
-from aegis.venues.sim import FillModel, SimulatedExchange
+from aegis.venues.emulator.translate import OrderRequest, build_instruments, sim_order
+from aegis.venues.sim import FillModel, FundingSeries, SimulatedExchange
 
-# Binance's default fee tiers (VIP 0): USD-M maker 0.02 % / taker 0.05 %, spot 0.1 %.
-_FEES: dict[MarketKind, tuple[Decimal, Decimal]] = {
-    "usdm": (Decimal("0.0002"), Decimal("0.0005")),
-    "spot": (Decimal("0.001"), Decimal("0.001")),
-}
-_MODEL_TYPES = {
-    "MARKET": OrderType.MARKET,
-    "LIMIT": OrderType.LIMIT,
-    "LIMIT_MAKER": OrderType.LIMIT,
-    "STOP_MARKET": OrderType.STOP_MARKET,
-    "STOP": OrderType.STOP_LIMIT,
-    "TAKE_PROFIT_MARKET": OrderType.TAKE_PROFIT,
-    "TAKE_PROFIT": OrderType.TAKE_PROFIT,
-}
-_TIME_IN_FORCE = {
-    "GTC": TimeInForce.GTC,
-    "IOC": TimeInForce.IOC,
-    "FOK": TimeInForce.FOK,
-    "GTX": TimeInForce.POST_ONLY,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRequest:
-    """A validated-for-shape order request (regular or algo), Binance vocabulary."""
-
-    symbol_id: str
-    side: str
-    type: str
-    quantity: Decimal
-    price: Decimal | None
-    stop_price: Decimal | None
-    time_in_force: str
-    reduce_only: bool
-    position_side: str
-    client_id: str
-    close_position: bool = False
-
-    @property
-    def is_market(self) -> bool:
-        """True when the order executes at market (after its trigger, if any)."""
-        return self.type in ("MARKET", "STOP_MARKET", "TAKE_PROFIT_MARKET")
-
-
-def build_instruments(kind: MarketKind, specs: Mapping[str, SymbolSpec]) -> dict[str, Instrument]:
-    """Instruments (keyed by unified symbol) for the simulator, with Binance's default fees."""
-    maker, taker = _FEES[kind]
-    model_kind = ModelMarketKind.SPOT if kind == "spot" else ModelMarketKind.LINEAR_PERPETUAL
-    result: dict[str, Instrument] = {}
-    for spec in specs.values():
-        instrument = Instrument.from_binance(spec.entry, model_kind)
-        instrument = dataclasses.replace(instrument, maker_fee_rate=maker, taker_fee_rate=taker)
-        result[instrument.symbol] = instrument
-    return result
+__all__ = ["AccountVenue", "OrderRequest", "build_instruments"]
 
 
 class AccountVenue:
@@ -95,11 +39,14 @@ class AccountVenue:
         now_ms: Callable[[str], int],
         mark: Callable[[str], Decimal],
         ledger: FuturesLedger | SpotLedger,
+        funding: Mapping[str, FundingSeries] | None = None,
     ) -> None:
         self.kind = kind
         self.specs = specs
         self._unified = {s.symbol_id: s.unified_symbol for s in specs.values()}
-        self.sim = SimulatedExchange(instruments, fill_model)
+        self._symbol_ids = {s.unified_symbol: s.symbol_id for s in specs.values()}
+        # The sim settles funding (OR3); ``funding`` is keyed by unified symbol.
+        self.sim = SimulatedExchange(instruments, fill_model, funding=funding)
         self._ids = ids
         self._trade_ids = itertools.count(1)
         self.now_ms = now_ms
@@ -108,6 +55,7 @@ class AccountVenue:
         self.orders: dict[int, OrderRecord] = {}
         self.algos: dict[int, AlgoRecord] = {}
         self.trades: list[TradeRecord] = []
+        self.income = IncomeLog(itertools.count(1))
         self.outbox: list[dict[str, Any]] = []
         self._by_sim: dict[str, OrderRecord | AlgoRecord] = {}
         self._held: list[tuple[OrderRecord, OrderRequest]] = []
@@ -224,28 +172,7 @@ class AccountVenue:
     def _submit(
         self, sim_id: str, record: OrderRecord | AlgoRecord, request: OrderRequest, now_ms: int
     ) -> None:
-        model_type = _MODEL_TYPES[request.type]
-        priced = request.type in ("LIMIT", "LIMIT_MAKER", "STOP", "TAKE_PROFIT")
-        tif = _TIME_IN_FORCE.get(request.time_in_force, TimeInForce.GTC)
-        if request.type == "LIMIT_MAKER":
-            tif = TimeInForce.POST_ONLY
-        position_side = {"LONG": PositionSide.LONG, "SHORT": PositionSide.SHORT}.get(
-            request.position_side
-        )
-        order = Order(
-            client_order_id=sim_id,
-            bot_id="emulator",
-            symbol=self._unified[request.symbol_id],
-            side=OrderSide.BUY if request.side == "BUY" else OrderSide.SELL,
-            type=model_type,
-            quantity=request.quantity,
-            price=request.price if priced else None,
-            stop_price=request.stop_price if model_type.requires_stop_price else None,
-            time_in_force=tif,
-            reduce_only=request.reduce_only,
-            position_side=position_side,
-            created_ns=now_ms * 1_000_000,
-        )
+        order = sim_order(request, sim_id, self._unified[request.symbol_id], now_ms)
         self._by_sim[sim_id] = record
         reference = self.mark(request.symbol_id)
         updates = self.sim.submit(order, now_ms * 1_000_000, reference_price=reference)
@@ -278,9 +205,13 @@ class AccountVenue:
         if symbol_id not in self._unified:
             return
         open_, high, low, close, volume = values
-        self._apply(
-            self.sim.on_candle(self._unified[symbol_id], ts_ms, open_, high, low, close, volume)
+        updates = self.sim.on_candle(
+            self._unified[symbol_id], ts_ms, open_, high, low, close, volume
         )
+        # Funding settles first, on the position held before the candle (as the sim does).
+        for payment in self.sim.drain_funding():
+            self._charge_funding(payment)
+        self._apply(updates)
         for pair in list(self._held):
             order, request = pair
             if order.symbol_id != symbol_id:
@@ -290,6 +221,25 @@ class AccountVenue:
                 self._held.remove(pair)
                 if order.is_open:
                     self._submit(order.sim_id, order, request, self.now_ms(symbol_id))
+
+    def _charge_funding(self, payment: FundingPayment) -> None:
+        """Book a funding payment computed by the sim: wallet, income history, user stream."""
+        if not isinstance(self.ledger, FuturesLedger):
+            return
+        symbol_id = self._symbol_ids[payment.symbol]
+        asset = self.specs[symbol_id].quote
+        time_ms = payment.ts_ns // 1_000_000
+        self.ledger.charge_funding(asset, payment.amount)
+        self.income.book(symbol_id, "FUNDING_FEE", payment.amount, asset, time_ms)
+        self.outbox.append(
+            self.ledger.account_update(
+                time_ms,
+                symbol_id,
+                payment.mark_price,
+                reason="FUNDING_FEE",
+                balance_change=(asset, payment.amount),
+            )
+        )
 
     def _apply(self, updates: list[OrderUpdate]) -> None:
         for update in updates:
@@ -394,6 +344,10 @@ class AccountVenue:
         self.trades.append(trade)
         self._emit_order(order, "TRADE", trade)
         if isinstance(self.ledger, FuturesLedger):
+            trade_id = str(trade.trade_id)
+            self.income.book(order.symbol_id, "REALIZED_PNL", realized, spec.quote, now, trade_id)
+            fee_asset = trade.commission_asset
+            self.income.book(order.symbol_id, "COMMISSION", -fill.fee, fee_asset, now, trade_id)
             mark = self.mark(order.symbol_id)
             self.outbox.append(self.ledger.account_update(now, order.symbol_id, mark))
 

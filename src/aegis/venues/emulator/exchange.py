@@ -133,6 +133,12 @@ class EmulatedExchange:
             seed=fill_spec.seed,
         )
         account = Account(spec)
+        specs = self.specs["usdm"]
+        funding = {
+            specs[feed.symbol_id].unified_symbol: feed.funding
+            for feed in self.data.funding
+            if feed.symbol_id in specs
+        }
         for kind in MARKET_KINDS:
             ledger: FuturesLedger | SpotLedger
             if kind == "usdm":
@@ -150,6 +156,7 @@ class EmulatedExchange:
                 lambda symbol_id, k=kind: self.now_ms(k, symbol_id),  # type: ignore[misc]
                 lambda symbol_id, k=kind: self.last_price(k, symbol_id),  # type: ignore[misc]
                 ledger,
+                funding if kind == "usdm" else None,
             )
         self.accounts[spec.api_key] = account
         return account
@@ -210,16 +217,17 @@ class EmulatedExchange:
         from aegis.venues.emulator.streams import candle_events, trade_events
 
         events: list[MarketEvent] = []
-        is_primary = False
-        for kind in feed.markets:
-            is_primary = self.data.primary(kind, feed.symbol_id) is feed
-            if not is_primary:
+        kinds = [k for k in feed.markets if self.data.primary(k, feed.symbol_id) is feed]
+        for trade_feed in self.data.trades:
+            trade_kinds = [k for k in kinds if k in trade_feed.markets]
+            if trade_feed.symbol_id != feed.symbol_id or not trade_kinds:
                 continue
-            for trade_feed in self.data.trades:
-                if trade_feed.symbol_id == feed.symbol_id and kind in trade_feed.markets:
-                    indices = trade_feed.advance_until(feed.now_ms())
-                    if published.on_stream:
-                        events.extend(trade_events(kind, trade_feed, indices))
+            # One cursor per trade file: publish once, then on every market that lists it.
+            indices = trade_feed.advance_until(feed.now_ms())
+            if published.on_stream:
+                for kind in trade_kinds:
+                    events.extend(trade_events(kind, trade_feed, indices))
+        for kind in kinds:
             for account in self.accounts.values():
                 account.venues[kind].on_candle(feed.symbol_id, ts_ms, values)
         self.candles_published += 1

@@ -118,17 +118,40 @@ class FuturesLedger:
             "marginType": "isolated" if symbol_id in self.isolated else "cross",
         }
 
-    def account_update(self, event_time_ms: int, symbol_id: str, mark: Decimal) -> dict[str, Any]:
-        """The ``ACCOUNT_UPDATE`` event after a fill on ``symbol_id``."""
+    def charge_funding(self, asset: str, amount: Decimal) -> None:
+        """Book a funding payment (signed: what the wallet receives)."""
+        self.wallet[asset] = self.wallet.get(asset, ZERO) + amount
+
+    def account_update(
+        self,
+        event_time_ms: int,
+        symbol_id: str,
+        mark: Decimal,
+        *,
+        reason: str = "ORDER",
+        balance_change: tuple[str, Decimal] | None = None,
+    ) -> dict[str, Any]:
+        """The ``ACCOUNT_UPDATE`` event after a fill (or a funding fee) on ``symbol_id``.
+
+        As on Binance, a funding fee on a cross position carries only the balance (with the
+        change in ``bc``); on an isolated position it also carries the position.
+        """
         sides = ("LONG", "SHORT") if self.dual_side else ("BOTH",)
+        with_positions = reason != "FUNDING_FEE" or symbol_id in self.isolated
+        changed_asset, change = balance_change or ("", ZERO)
         return {
             "e": "ACCOUNT_UPDATE",
             "E": event_time_ms,
             "T": event_time_ms,
             "a": {
-                "m": "ORDER",
+                "m": reason,
                 "B": [
-                    {"a": asset, "wb": fmt(amount), "cw": fmt(amount), "bc": "0"}
+                    {
+                        "a": asset,
+                        "wb": fmt(amount),
+                        "cw": fmt(amount),
+                        "bc": fmt(change) if asset == changed_asset else "0",
+                    }
                     for asset, amount in self.wallet.items()
                 ],
                 "P": [
@@ -144,6 +167,7 @@ class FuturesLedger:
                         "ps": side,
                     }
                     for side in sides
+                    if with_positions
                 ],
             },
         }

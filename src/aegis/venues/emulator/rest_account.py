@@ -205,3 +205,20 @@ def close_listen_key(call: Call) -> Any:
         call.require_api_key(), call.kind, call.optional("listenKey"), call.wall_ms / 1000
     )
     return {}
+
+
+def income(call: Call) -> Any:
+    """``GET /fapi/v1/income``: funding fees, realised PnL and commissions (limit 100..1000).
+
+    Other income types (TRANSFER, ...) never occur here: asking for them lists nothing.
+    """
+    spec = call.optional_symbol()
+    income_type = call.optional("incomeType")
+    records = call.venue.income.query(
+        None if spec is None else spec.symbol_id,
+        income_type,
+        call.integer("startTime"),
+        call.integer("endTime"),
+        call.limit(100, 1000),
+    )
+    return [r.to_json() for r in records]

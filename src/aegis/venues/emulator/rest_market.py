@@ -115,3 +115,9 @@ def premium_index(call: Call) -> Any:
     if spec is not None:
         return streams.premium_index(call.exchange, spec.symbol_id)
     return [streams.premium_index(call.exchange, s) for s in _symbols_with_data(call)]
+
+
+def recent_trades(call: Call) -> Any:
+    """``GET trades``: recent public trades up to the replay clock (limit 500, max 1000)."""
+    spec = call.symbol()
+    return streams.recent_trades(call.exchange, call.kind, spec.symbol_id, call.limit(500, 1000))

@@ -67,7 +67,7 @@ class EmulatorServer:
         admin.add_routes(app, self)
         for path in ("/ws", "/ws/{tail}", "/market/ws", "/market/ws/{tail}", "/public/ws",
                      "/public/ws/{tail}", "/private/ws", "/private/ws/{tail}", "/spot/ws",
-                     "/spot/ws/{tail}"):  # fmt: skip
+                     "/spot/ws/{tail}", "/stream", "/stream/{tail}"):  # fmt: skip
             app.router.add_get(path, self._websocket)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._stopping.clear()
@@ -266,7 +266,11 @@ class EmulatorServer:
         path = request.path
         tail = request.match_info.get("tail", "")
         now_s = self.wall_clock_ms() / 1000
-        kind: MarketKind = "spot" if path.startswith("/spot/") else "usdm"
+        # ``/stream`` is spot's combined-stream path: ccxt.pro binance reads a socket as spot
+        # only when its URL contains "/stream" (``is_spot_url``), and it unwraps the
+        # {"stream", "data"} envelope; ``/spot/ws`` serves the same streams unwrapped.
+        is_combined = path == "/stream" or path.startswith("/stream/")
+        kind: MarketKind = "spot" if is_combined or path.startswith("/spot/") else "usdm"
         key_text = request.query.get("listenKey") if path.startswith("/private/") else None
         if key_text is None and tail and "@" not in tail and not tail.isdigit():
             key_text = tail  # older style: /ws/<listenKey>
@@ -282,7 +286,9 @@ class EmulatorServer:
             return _error_response(errors.mandatory_parameter("listenKey"))
         self.requests["WS market"] += 1
         streams = {tail} if "@" in tail else set()
-        return await self.hub.serve(request, kind, None, streams)
+        # Binance's combined form: /stream?streams=btcusdt@trade/btcusdt@kline_1m
+        streams.update(s for s in request.query.get("streams", "").split("/") if s)
+        return await self.hub.serve(request, kind, None, streams, is_combined=is_combined)
 
 
 def _dumps(body: Any) -> str:

@@ -223,10 +223,11 @@ def candle_events(exchange: EmulatedExchange, feed: CandleFeed, index: int) -> l
             events += [(kind, f"{lower}@markPrice", mark), (kind, f"{lower}@markPrice@1s", mark)]
         if not any(t.symbol_id == symbol and kind in t.markets for t in exchange.data.trades):
             # Without a trade file each closed candle prints one trade at its close.
-            trade = {"e": "trade", "E": event_time, "T": close_time, "s": symbol,
-                     "t": exchange.candles_published, "p": row[4], "q": row[5] if row[5] != "0"
-                     else "1", "X": "MARKET", "m": False}  # fmt: skip
-            events.append((kind, f"{lower}@trade", trade))
+            trade = candle_trade(feed, index)
+            events.append((kind, f"{lower}@trade", {
+                "e": "trade", "E": event_time, "T": trade["time"], "s": symbol,
+                "t": trade["id"], "p": trade["price"], "q": trade["qty"], "X": "MARKET",
+                "m": trade["isBuyerMaker"]}))  # fmt: skip
     return events
 
 
@@ -244,3 +245,52 @@ def trade_events(kind: MarketKind, feed: TradeFeed, indices: list[int]) -> list[
         }  # fmt: skip
         events.append((kind, f"{lower}@trade", payload))
     return events
+
+
+def candle_trade(feed: CandleFeed, index: int) -> dict[str, Any]:
+    """The one trade a closed candle prints when its symbol has no trade file (REST shape).
+
+    Its id is the candle's row + 1 in the symbol's primary feed: the same on the ``@trade``
+    stream and on ``GET trades``, so clients can de-duplicate across both.
+    """
+    row = kline_row(feed, index)
+    quantity = row[5] if row[5] != "0" else "1"
+    price = row[4]
+    return {
+        "id": index + 1, "price": price, "qty": quantity,
+        "quoteQty": fmt(Decimal(price) * Decimal(quantity)), "time": row[6],
+        "isBuyerMaker": False,
+    }  # fmt: skip
+
+
+def recent_trades(
+    exchange: EmulatedExchange, kind: MarketKind, symbol_id: str, limit: int
+) -> list[dict[str, Any]]:
+    """``GET trades``: the latest ``limit`` public trades up to the replay clock, oldest first.
+
+    Ids equal the ``@trade`` stream's ``t``. Trades left off the stream by a ``stream_gap``
+    are listed (REST is how a client recovers them); candles of a ``gap`` print nothing.
+    """
+    feed = next(
+        (t for t in exchange.data.trades if t.symbol_id == symbol_id and kind in t.markets), None
+    )
+    if feed is not None:
+        trades = feed.trades
+        rows: list[dict[str, Any]] = []
+        for i in range(max(0, feed.cursor - limit), feed.cursor):
+            price = Decimal(_text(float(trades.price[i])))
+            quantity = Decimal(_text(float(trades.quantity[i])))
+            rows.append({
+                "id": i + 1, "price": fmt(price), "qty": fmt(quantity),
+                "quoteQty": fmt(price * quantity), "time": int(trades.ts_ms[i]),
+                "isBuyerMaker": trades.side_name(i) == "sell",
+            })  # fmt: skip
+    else:
+        candles = exchange.data.primary(kind, symbol_id)
+        rows = []
+        if candles is not None:
+            rows = [candle_trade(candles, i) for i in candles.closed_indices()[-limit:]]
+    if kind == "spot":
+        for row in rows:
+            row["isBestMatch"] = True
+    return rows

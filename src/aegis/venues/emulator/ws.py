@@ -26,6 +26,8 @@ class Connection:
     listen_key: ListenKey | None = None
     streams: set[str] = field(default_factory=set)
     queue: asyncio.Queue[Any] = field(default_factory=asyncio.Queue)
+    # Combined-stream socket (``/stream``): market payloads go out as {"stream", "data"}.
+    is_combined: bool = False
 
 
 class WebsocketHub:
@@ -42,7 +44,9 @@ class WebsocketHub:
         """Queue ``payload`` to every market socket of ``kind`` subscribed to ``stream``."""
         for conn in self.connections:
             if conn.listen_key is None and conn.kind == kind and stream in conn.streams:
-                self._send(conn, payload)
+                self._send(
+                    conn, {"stream": stream, "data": payload} if conn.is_combined else payload
+                )
 
     def publish_user(self, api_key: str, kind: MarketKind, payload: dict[str, Any]) -> None:
         """Queue a user-data event to the account's user streams on ``kind``."""
@@ -81,11 +85,13 @@ class WebsocketHub:
         kind: MarketKind,
         listen_key: ListenKey | None,
         initial_streams: set[str],
+        *,
+        is_combined: bool = False,
     ) -> web.WebSocketResponse:
         """Run one websocket until the client or the server closes it."""
         socket = web.WebSocketResponse(autoping=False, heartbeat=None)
         await socket.prepare(request)
-        conn = Connection(socket, kind, listen_key, set(initial_streams))
+        conn = Connection(socket, kind, listen_key, set(initial_streams), is_combined=is_combined)
         self.connections.add(conn)
         writer = asyncio.create_task(self._write(conn), name="emulator-ws-writer")
         try:
