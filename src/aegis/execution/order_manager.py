@@ -210,7 +210,12 @@ class OrderManager:
         symbol = plan.decision.symbol
         instrument = self.instruments[symbol]
         quantity, price = instrument.normalise(
-            order_type, plan.side, quantity, price, reference_price=reference_price
+            order_type,
+            plan.side,
+            quantity,
+            price,
+            reference_price=reference_price,
+            reduce_only=plan.reduce_only,
         )
         sequence = self.next_sequence
         order = Order(

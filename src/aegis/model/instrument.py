@@ -203,14 +203,19 @@ class Instrument:
         *,
         stop_price: Decimal | None = None,
         reference_price: Decimal | None = None,
+        reduce_only: bool = False,
     ) -> RejectReason | None:
         """Return why the order breaks a filter, or None when it passes every filter.
 
         Market orders use the market-order quantity limits; their notional is checked against
         ``reference_price`` (e.g. the last close) and skipped when it is None. Triggered market
         orders (stop-market, take-profit without price) use ``stop_price`` for the notional.
+        A ``reduce_only`` order on a derivative is exempt from the minimum notional, as on
+        Binance USD-M: a small residual position must always be closable.
         """
-        found = self._violation(order_type, quantity, price, stop_price, reference_price)
+        found = self._violation(
+            order_type, quantity, price, stop_price, reference_price, reduce_only
+        )
         return None if found is None else found[0]
 
     def check(
@@ -222,6 +227,7 @@ class Instrument:
         *,
         stop_price: Decimal | None = None,
         reference_price: Decimal | None = None,
+        reduce_only: bool = False,
     ) -> None:
         """Raise ``OrderRejected`` naming symbol, field, value and filter if a filter fails.
 
@@ -229,11 +235,13 @@ class Instrument:
         again); the reference price only matters, and only joins the key, with a min notional.
         """
         reference_key = reference_price if self.min_notional > 0 else None
-        key = (_CHECKED, order_type, quantity, price, stop_price, reference_key)
+        key = (_CHECKED, order_type, quantity, price, stop_price, reference_key, reduce_only)
         cache = _normalised_cache(self)
         if key in cache:
             return
-        found = self._violation(order_type, quantity, price, stop_price, reference_price)
+        found = self._violation(
+            order_type, quantity, price, stop_price, reference_price, reduce_only
+        )
         if found is None:
             if len(cache) >= _NORMALISED_CACHE_SIZE:
                 cache.clear()
@@ -264,6 +272,7 @@ class Instrument:
         *,
         stop_price: Decimal | None = None,
         reference_price: Decimal | None = None,
+        reduce_only: bool = False,
     ) -> tuple[Decimal, Decimal | None]:
         """Round quantity (floor) and price (by side) to the grid, then ``check`` them.
 
@@ -273,7 +282,7 @@ class Instrument:
         inputs always give the same answer (a strategy sends the same size again and again).
         """
         reference_key = reference_price if self.min_notional > 0 else None
-        key = (order_type, side, quantity, price, stop_price, reference_key)
+        key = (order_type, side, quantity, price, stop_price, reference_key, reduce_only)
         cache = _normalised_cache(self)
         found = cache.get(key)
         if found is not None:
@@ -287,6 +296,7 @@ class Instrument:
             rounded_price,
             stop_price=stop_price,
             reference_price=reference_price,
+            reduce_only=reduce_only,
         )
         result = (rounded_quantity, rounded_price)
         if len(cache) >= _NORMALISED_CACHE_SIZE:
@@ -306,6 +316,7 @@ class Instrument:
         price: Decimal | None,
         stop_price: Decimal | None,
         reference_price: Decimal | None,
+        reduce_only: bool = False,
     ) -> Violation | None:
         if not quantity > 0:
             return (RejectReason.NOT_POSITIVE, "quantity", quantity, "", None)
@@ -322,7 +333,8 @@ class Instrument:
             notional_price = stop_price
         else:
             notional_price = reference_price
-        if notional_price is not None and self.min_notional > 0:
+        exempt = reduce_only and self.kind.is_derivative
+        if notional_price is not None and self.min_notional > 0 and not exempt:
             notional = quantity * notional_price * self.contract_size
             if notional < self.min_notional:
                 return (

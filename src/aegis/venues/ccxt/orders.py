@@ -73,6 +73,7 @@ def build_request(
         order.price,
         stop_price=stop_price,
         reference_price=reference,
+        reduce_only=order.reduce_only,
     )
     if quantity != order.quantity or price != order.price or stop_price != order.stop_price:
         log.warning(

@@ -33,6 +33,7 @@ def rejection_reason(
             order.price,
             stop_price=order.stop_price,
             reference_price=reference,
+            reduce_only=order.reduce_only,
         )
     except OrderRejected as error:
         return str(error)

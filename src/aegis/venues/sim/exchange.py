@@ -49,7 +49,9 @@ PositionKey = tuple[str, PositionSide | None]
 
 def _filter_reason(instrument: Instrument, order: Order) -> str | None:
     try:
-        instrument.check(order.type, order.side, order.quantity, order.price)
+        instrument.check(
+            order.type, order.side, order.quantity, order.price, reduce_only=order.reduce_only
+        )
     except OrderRejected as error:
         return str(error)
     return None
