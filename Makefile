@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+DEMO_DATA := src/aegis/resources/data/unknown_BTC-USDT_5m.csv.gz
+
 run: install
-	$(VENV)/bin/aegis demo
+	$(VENV)/bin/aegis backtest --data $(DEMO_DATA) --strategy ema_cross --param fast=12 \
+		--param slow=26 --size 0.01 --cash 10000 --report build/report.html
 
 test: install
 	$(PY) -m pytest -q -n 2 --dist loadgroup
