@@ -3,6 +3,7 @@
 from aegis.config.settings import (
     ExchangeSettings,
     MarketSettings,
+    RuntimeSettings,
     ServerSettings,
     Settings,
     SizingSettings,
@@ -13,6 +14,7 @@ from aegis.config.settings import (
 __all__ = [
     "ExchangeSettings",
     "MarketSettings",
+    "RuntimeSettings",
     "ServerSettings",
     "Settings",
     "SizingSettings",

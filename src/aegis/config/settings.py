@@ -102,6 +102,20 @@ class ServerSettings(_Section):
     port: int = Field(default=8686, ge=0, le=65535)
 
 
+class RuntimeSettings(_Section):
+    """How ``aegis run`` behaves around the trading itself (OP2, section 5 of issue 3)."""
+
+    shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    warmup_candles: int = Field(default=100, ge=0)
+    step_wait_s: float = Field(default=1.0, gt=0)
+    emulator_history_candles: int = Field(default=100, ge=0)
+    slippage_bps: float = Field(default=0.0, ge=0)
+    seed: int = 0
+    log_max_bytes: int = Field(default=10_000_000, gt=0)
+    log_backups: int = Field(default=5, ge=0)
+    user_stream_silence_s: float = Field(default=600.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Every setting of a run; invalid input raises ``ConfigError`` naming the setting."""
 
@@ -120,6 +134,7 @@ class Settings(BaseSettings):
     market: MarketSettings = Field(default_factory=MarketSettings)
     sizing: SizingSettings = Field(default_factory=SizingSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
 
     @classmethod
     def settings_customise_sources(

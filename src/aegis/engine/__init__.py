@@ -1,5 +1,58 @@
-"""Engine: the order pipeline shared by backtest, paper and live trading (BT1)."""
+"""Engine: the order pipeline shared by backtest, paper and live trading (BT1), and the runtime.
+
+The runtime modules (``runtime``, ``session``, ``paper``, ``http``...) import asyncio, feeds and
+venues; they are loaded on first use so ``aegis backtest`` does not pay for them.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from aegis.engine.pipeline import FillListener, SyncVenue, TradingPipeline
 
-__all__ = ["FillListener", "SyncVenue", "TradingPipeline"]
+if TYPE_CHECKING:
+    from aegis.engine.applier import UpdateApplier
+    from aegis.engine.metrics import RuntimeMetrics
+    from aegis.engine.paper import PaperVenue
+    from aegis.engine.preflight import PreflightFailed, PreflightReport
+    from aegis.engine.runtime import RuntimeOptions, TradingRuntime
+    from aegis.engine.session import RunSession, SessionInfo, SessionResult
+    from aegis.engine.supervisor import Supervisor
+
+__all__ = [
+    "FillListener",
+    "PaperVenue",
+    "PreflightFailed",
+    "PreflightReport",
+    "RunSession",
+    "RuntimeMetrics",
+    "RuntimeOptions",
+    "SessionInfo",
+    "SessionResult",
+    "Supervisor",
+    "SyncVenue",
+    "TradingPipeline",
+    "TradingRuntime",
+    "UpdateApplier",
+]
+
+_LAZY = {
+    "UpdateApplier": "aegis.engine.applier",
+    "RuntimeMetrics": "aegis.engine.metrics",
+    "PaperVenue": "aegis.engine.paper",
+    "PreflightFailed": "aegis.engine.preflight",
+    "PreflightReport": "aegis.engine.preflight",
+    "RuntimeOptions": "aegis.engine.runtime",
+    "TradingRuntime": "aegis.engine.runtime",
+    "RunSession": "aegis.engine.session",
+    "SessionInfo": "aegis.engine.session",
+    "SessionResult": "aegis.engine.session",
+    "Supervisor": "aegis.engine.supervisor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aegis.engine' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,99 @@
+"""The summary of an ``aegis run``, with the keys of ``aegis backtest --json`` (parity, BT1).
+
+Lives in the CLI layer because ``aegis.backtest`` (metrics, equity curve, round trips) sits
+above ``aegis.engine``. Built from what the runtime recorded: the candles it processed, its
+fills and the candle each fill was applied on, exactly like the backtester's own result.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from aegis.backtest import BacktestResult, build_round_trips, compute_metrics, equity_curve
+
+if TYPE_CHECKING:
+    from aegis.engine.session import SessionResult
+
+
+def build_summary(result: SessionResult, started: float) -> dict[str, Any]:
+    """Return the run's summary dict (``aegis backtest --json`` keys plus ``run`` details)."""
+    runtime = result.runtime
+    record = runtime.record
+    manager = runtime.pipeline.order_manager
+    symbol = runtime.options.symbols[0]
+    symbol_record = record.symbols[symbol]
+    instrument = manager.instruments[symbol]
+    portfolio = manager.portfolio
+    initial_cash = record.initial_cash
+    close = np.asarray(symbol_record.close, dtype=np.float64)
+    ts_ms = np.asarray(symbol_record.ts_ms, dtype=np.int64)
+    fills = symbol_record.fills
+    if len(close):
+        equity, exposure_bars = equity_curve(
+            fills, symbol_record.fill_bars, instrument, initial_cash, close
+        )
+        last_close = Decimal(repr(float(close[-1])))
+    else:
+        equity, exposure_bars = np.full(0, float(initial_cash)), 0
+        last_close = runtime.last_close.get(symbol, Decimal(0))
+    round_trips = build_round_trips(fills, {symbol: last_close}, {symbol: instrument.contract_size})
+    metrics = compute_metrics(
+        equity=equity,
+        ts_ms=ts_ms,
+        bar_interval_ms=runtime.timeframe_ms,
+        initial_equity=float(initial_cash),
+        round_trip_pnls=[float(t.pnl) for t in round_trips if not t.is_open],
+        exposure_bars=exposure_bars,
+        fees_paid=float(portfolio.fees_paid),
+    )
+    strategy = runtime.strategies[symbol]
+    warnings = []
+    if len(runtime.options.symbols) > 1:
+        warnings.append(f"statistics cover {symbol} only; other symbols are in run.symbols")
+    summary = BacktestResult(
+        strategy=strategy.name,
+        params=dict(strategy.params),
+        symbol=symbol,
+        timeframe_ms=runtime.timeframe_ms,
+        candles=len(close),
+        fills=fills,
+        round_trips=round_trips,
+        decisions=list(runtime.pipeline.decisions),
+        equity=equity,
+        ts_ms=ts_ms,
+        close=close,
+        initial_cash=initial_cash,
+        final_equity=portfolio.equity({symbol: last_close}),
+        fees_paid=portfolio.fees_paid,
+        metrics=metrics,
+        warnings=warnings,
+        engine_seconds=time.perf_counter() - started,
+        entry_fills=sum(1 for f in fills if manager.orders[f.client_order_id].tag == "entry"),
+    ).to_json()
+    summary["run"] = {
+        "mode": result.info.mode,
+        "venue": result.info.venue,
+        "stop_reason": result.stop_reason,
+        "symbols": {
+            s: {"candles": len(r.ts_ms), "fills": len(r.fills)} for s, r in record.symbols.items()
+        },
+        "orders": len(manager.orders),
+        "open_orders_left": [o.client_order_id for o in result.unsettled],
+        "task_failures": result.task_failures,
+        "fills": [
+            {
+                "client_order_id": f.client_order_id,
+                "side": str(f.side),
+                "price": str(f.price),
+                "quantity": str(f.quantity),
+                "fee": str(f.fee),
+                "ts_ns": f.ts_ns,
+            }
+            for f in runtime.pipeline.fills
+        ],
+    }
+    return summary

@@ -1,0 +1,347 @@
+"""One ``aegis run``: build venue, pipeline and runtime from ``Settings``, run, shut down (OP2).
+
+``RunSession.run`` starts the in-process emulator when asked, runs the preflight, builds the one
+pipeline, starts the supervised tasks (feed, user stream, health server, step driver, live view),
+waits for a stop (SIGINT / SIGTERM, end of a replay, a failed critical task), then stops
+deciding, brings every in-flight order to a known state within ``shutdown_timeout_s`` and closes
+everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import structlog
+
+from aegis.config import Settings
+from aegis.data.feeds import VirtualClock
+from aegis.engine.clock import HistoryClock, wall_clock_ms
+from aegis.engine.emulator import EmulatorHandle, start_emulator
+from aegis.engine.metrics import RuntimeMetrics
+from aegis.engine.paper import PaperVenue
+from aegis.engine.pipeline import SyncVenue, TradingPipeline
+from aegis.engine.preflight import PreflightReport, preflight
+from aegis.engine.runtime import RuntimeOptions, TradingRuntime
+from aegis.engine.sequence import SequenceFile
+from aegis.engine.stepping import HttpStepper, InProcessStepper, StepDriver, Stepper
+from aegis.engine.supervisor import Supervisor
+from aegis.execution import OrderManager
+from aegis.model.enums import PositionMode
+from aegis.model.errors import ConfigError
+from aegis.model.events import OrderUpdate
+from aegis.model.order import Order
+from aegis.model.portfolio import Portfolio
+from aegis.risk import FixedFraction, FixedQuantity, Sizer
+from aegis.strategies import Strategy, create_strategy
+from aegis.venues.base import Venue
+from aegis.venues.sim import FillModel
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class SessionInfo:
+    """What the session prints once running: URLs, preflight, mode."""
+
+    mode: str
+    venue: str
+    symbols: tuple[str, ...]
+    health_url: str | None = None
+    emulator_url: str | None = None
+    preflight: PreflightReport | None = None
+
+
+@dataclass(slots=True)
+class SessionResult:
+    """A finished run: the runtime (book, record), why it stopped, orders left unknown."""
+
+    runtime: TradingRuntime
+    info: SessionInfo
+    stop_reason: str | None
+    unsettled: list[Order] = field(default_factory=list)
+    task_failures: dict[str, int] = field(default_factory=dict)
+
+
+class _AsyncVenueOnly:
+    """``SyncVenue`` seat of the pipeline in live mode: the runtime awaits the venue itself."""
+
+    def submit(self, order: Order, ts_ns: int) -> list[OrderUpdate]:
+        raise RuntimeError(f"live orders go through the async runtime, not submit({order!r})")
+
+    def cancel(self, client_order_id: str, ts_ns: int) -> list[OrderUpdate]:
+        raise RuntimeError(f"live cancels go through the async runtime ({client_order_id})")
+
+
+def quote_of(symbol: str) -> str:
+    """Return the quote (settlement) currency of a unified symbol."""
+    pair, _, settle = symbol.partition(":")
+    return settle or pair.partition("/")[2]
+
+
+def make_sizer(settings: Settings) -> Sizer:
+    """Return the sizer the sizing settings ask for."""
+    sizing = settings.sizing
+    if sizing.quantity is not None and sizing.fraction is not None:
+        raise ConfigError("setting sizing.quantity and sizing.fraction are mutually exclusive")
+    if sizing.quantity is not None:
+        return FixedQuantity(sizing.quantity)
+    return FixedFraction(Decimal(repr(sizing.fraction)) if sizing.fraction else Decimal("0.1"))
+
+
+def fee_rate(settings: Settings) -> Decimal | None:
+    """Return the paper fee rate override (``sizing.fee_bps`` / 10000), None for venue fees."""
+    if settings.sizing.fee_bps is None:
+        return None
+    return Decimal(settings.sizing.fee_bps) / Decimal(10_000)
+
+
+class RunSession:
+    """Run a bot as ``settings`` say; see the module docstring.
+
+    ``on_started`` is called once the runtime trades (the CLI prints URLs / starts its view);
+    ``view`` is an optional coroutine factory run as the supervised ``live-view`` task.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        on_started: Callable[[SessionInfo, TradingRuntime], None] | None = None,
+        view: Callable[[SessionInfo, TradingRuntime], Any] | None = None,
+        install_signal_handlers: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.on_started = on_started
+        self.view = view
+        self.install_signal_handlers = install_signal_handlers
+        self.supervisor = Supervisor()
+        self.emulator: EmulatorHandle | None = None
+        self.runtime: TradingRuntime | None = None
+        self.health_url: str | None = None
+        self.step_driver: StepDriver | None = None
+
+    @property
+    def is_step_driven(self) -> bool:
+        """Return True for ``--speed max`` against an emulator."""
+        settings = self.settings
+        return settings.market.speed == "max" and settings.exchange.name == "emulator"
+
+    async def run(self) -> SessionResult:
+        """Run until stopped; raise ``ConfigError`` / ``PreflightFailed`` before trading."""
+        settings = self.settings
+        exchange = settings.exchange
+        base_url = exchange.url
+        if exchange.name == "emulator" and base_url is None:
+            self.emulator = await start_emulator(settings)
+            base_url = self.emulator.base_url
+            exchange = self.emulator.exchange_settings
+        try:
+            return await self._run(exchange, base_url)
+        finally:
+            if self.emulator is not None:
+                await self.emulator.stop()
+
+    def _venue(self, exchange_settings: Any, base_url: str | None) -> Venue:
+        from aegis.venues.ccxt import CcxtVenue
+
+        ccxt_name = (
+            "binanceusdm" if exchange_settings.name == "emulator" else exchange_settings.name
+        )
+        if exchange_settings.name == "emulator" and base_url is None:
+            raise ConfigError("setting exchange.url is required for an external emulator")
+        live = CcxtVenue(ccxt_name, exchange_settings, base_url=base_url)
+        if self.settings.mode == "live":
+            if not exchange_settings.has_credentials:
+                raise ConfigError(
+                    "live mode needs exchange credentials: set AEGIS_EXCHANGE_API_KEY and "
+                    "AEGIS_EXCHANGE_API_SECRET (or exchange.secrets_file)"
+                )
+            return live
+        quotes = {quote_of(s) for s in self.settings.market.symbols}
+        cash = Decimal(self.settings.sizing.cash)
+        model = FillModel(
+            slippage_bps=self.settings.runtime.slippage_bps,
+            seed=self.settings.runtime.seed,
+            fee_rate_override=fee_rate(self.settings),
+        )
+        return PaperVenue(live, model, dict.fromkeys(sorted(quotes), cash))
+
+    async def _clocks(
+        self, base_url: str | None
+    ) -> tuple[Callable[[], int], Any, VirtualClock | None, Stepper | None]:
+        settings = self.settings
+        timeframe_ms = _timeframe_ms(settings.market.timeframe)
+        if settings.exchange.name != "emulator":
+            return wall_clock_ms, asyncio.sleep, None, None
+        stepper: Stepper
+        if self.emulator is not None:
+            stepper = InProcessStepper(self.emulator.server, timeframe_ms)
+        else:
+            stepper = HttpStepper(base_url or "", timeframe_ms)
+        history_now = await stepper.now_ms()
+        if self.is_step_driven:
+            virtual = VirtualClock(history_now)
+            return virtual.now_ms, virtual.sleep, virtual, stepper
+        speed = float(settings.market.speed)
+        if isinstance(stepper, InProcessStepper):
+            self.supervisor.start("emulator-pacer", stepper.pace(speed), critical=False)
+            return stepper.history_ms, asyncio.sleep, None, None
+        return HistoryClock(history_now, speed).now_ms, asyncio.sleep, None, None
+
+    async def _run(self, exchange_settings: Any, base_url: str | None) -> SessionResult:
+        settings = self.settings
+        symbols = tuple(settings.market.symbols)
+        venue = self._venue(exchange_settings, base_url)
+        info = SessionInfo(settings.mode, venue.name, symbols, emulator_url=base_url)
+        try:
+            info.preflight = await preflight(venue, symbols, wall_clock=wall_clock_ms)
+            clock, sleep, virtual, stepper = await self._clocks(base_url)
+            runtime = self._build_runtime(venue, info.preflight, clock, sleep)
+            self.runtime = runtime
+            return await self._trade(runtime, info, virtual, stepper)
+        finally:
+            await venue.close()
+
+    def _build_runtime(
+        self, venue: Venue, report: PreflightReport, clock: Callable[[], int], sleep: Any
+    ) -> TradingRuntime:
+        settings = self.settings
+        symbols = tuple(settings.market.symbols)
+        instruments = {s: venue.instruments()[s] for s in symbols}
+        quotes = sorted({instrument.quote for instrument in instruments.values()})
+        if isinstance(venue, PaperVenue):
+            cash = dict.fromkeys(quotes, Decimal(settings.sizing.cash))
+        else:
+            cash = {q: Decimal(report.balances.get(q, Decimal(0))) for q in quotes}
+        portfolio = Portfolio(cash, PositionMode.ONE_WAY)
+        sequence = SequenceFile(settings.data_dir / "state" / f"{settings.bot_id}.sequence")
+        manager = OrderManager(
+            settings.bot_id,
+            instruments,
+            portfolio,
+            next_sequence=sequence.read(),
+            intent_writer=sequence.intent_writer,
+        )
+        sync_venue: SyncVenue = venue.sim if isinstance(venue, PaperVenue) else _AsyncVenueOnly()
+        pipeline = TradingPipeline(manager, make_sizer(settings), sync_venue)
+        strategies: dict[str, Strategy] = {
+            s: create_strategy(settings.strategy.name, settings.strategy.params) for s in symbols
+        }
+        run = settings.runtime
+        timeframe_ms = _timeframe_ms(settings.market.timeframe)
+        options = RuntimeOptions(
+            symbols=symbols,
+            timeframe=settings.market.timeframe,
+            confirm_before_decision=self.is_step_driven,
+            warmup_candles=run.warmup_candles,
+            shutdown_timeout_s=run.shutdown_timeout_s,
+            poll_interval_s=timeframe_ms / 1000 if self.is_step_driven else 1.0,
+            user_stream_silence_s=run.user_stream_silence_s,
+            gap_retry_delay_s=0.0 if self.is_step_driven else 1.0,
+        )
+        return TradingRuntime(
+            venue, pipeline, strategies, options,
+            clock=clock, sleep=sleep, wall_clock=wall_clock_ms, metrics=RuntimeMetrics(),
+        )  # fmt: skip
+
+    async def _trade(
+        self,
+        runtime: TradingRuntime,
+        info: SessionInfo,
+        virtual: VirtualClock | None,
+        stepper: Stepper | None,
+    ) -> SessionResult:
+        supervisor = self.supervisor
+        self._install_signals()
+        try:
+            await runtime.warm_up()
+            supervisor.start("user-stream", runtime.user_stream.run())
+            supervisor.start("candle-feed", runtime.feed.run())
+            await self._start_health(runtime, info)
+            if virtual is not None and stepper is not None:
+                driver = StepDriver(
+                    runtime, stepper, virtual, step_wait_s=self.settings.runtime.step_wait_s
+                )
+                self.step_driver = driver
+                supervisor.start("step-driver", self._drive(driver))
+            if self.on_started is not None:
+                self.on_started(info, runtime)
+            if self.view is not None:
+                supervisor.start("live-view", self.view(info, runtime), critical=False)
+            await supervisor.stop_requested.wait()
+            unsettled = await self._shutdown(runtime)
+        finally:
+            self._remove_signals()
+            await supervisor.cancel_all()
+            close = getattr(stepper, "close", None)
+            if close is not None:
+                await close()
+        return SessionResult(
+            runtime, info, supervisor.stop_reason, unsettled, dict(supervisor.failures)
+        )
+
+    async def _drive(self, driver: StepDriver) -> None:
+        await driver.run()
+        self.supervisor.request_stop("end of data")
+
+    async def _start_health(self, runtime: TradingRuntime, info: SessionInfo) -> None:
+        from aegis.engine.http import HealthServer
+
+        server = HealthServer(runtime, self.supervisor, self.settings.server)
+        self.supervisor.start("health-server", server.serve(), critical=False)
+        info.health_url = await server.wait_started()
+
+    async def _shutdown(self, runtime: TradingRuntime) -> list[Order]:
+        """OP2: stop deciding, settle every open order within the bound, report the rest."""
+        runtime.is_deciding = False
+        await self.supervisor.cancel("step-driver")
+        bound = runtime.options.shutdown_timeout_s
+
+        async def settle() -> list[Order]:
+            await runtime.quiesce()  # an order on the wire gets its answer before we settle
+            return await runtime.order_sync.settle()
+
+        try:
+            unsettled = await asyncio.wait_for(settle(), bound)
+        except TimeoutError:
+            unsettled = runtime.pipeline.order_manager.open_orders
+            log.error("shutdown_orders_unsettled", count=len(unsettled), bound_s=bound)
+        log.info("shutdown_complete", reason=self.supervisor.stop_reason,
+                 open_orders=len(unsettled), fills=len(runtime.pipeline.fills))  # fmt: skip
+        return unsettled
+
+    def _install_signals(self) -> None:
+        if not self.install_signal_handlers:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.supervisor.request_stop, f"signal {sig.name}")
+
+    def _remove_signals(self) -> None:
+        if not self.install_signal_handlers:
+            return
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+
+
+def _timeframe_ms(timeframe: str) -> int:
+    from aegis.data import parse_timeframe
+
+    try:
+        return parse_timeframe(timeframe)
+    except ValueError as error:
+        raise ConfigError(f"setting market.timeframe = {timeframe!r}: {error}") from error
+
+
+def balances_text(balances: Mapping[str, Decimal]) -> str:
+    """Return balances as ``ASSET amount`` pairs for display."""
+    return ", ".join(f"{asset} {amount}" for asset, amount in sorted(balances.items()))
