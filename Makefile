@@ -15,11 +15,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-DEMO_DATA := src/aegis/resources/data/unknown_BTC-USDT_5m.csv.gz
-
+# Paper trading of the default strategy against the in-process Binance emulator replaying the
+# bundled XRP/USDT perpetual 5m candles at 600x (one candle every 0.5 s); Ctrl-C stops it cleanly.
 run: install
-	$(VENV)/bin/aegis backtest --data $(DEMO_DATA) --strategy ema_cross --param fast=12 \
-		--param slow=26 --size 0.01 --cash 10000 --report build/report.html
+	$(VENV)/bin/aegis run --mode paper --exchange emulator --speed 600
 
 test: install
 	$(PY) -m pytest -q -n 2 --dist loadgroup
