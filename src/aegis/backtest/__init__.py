@@ -6,7 +6,7 @@ from aegis.backtest.config import DEFAULT_FRACTION, BacktestConfig
 from aegis.backtest.equity import equity_curve
 from aegis.backtest.metrics import Metrics, compute_metrics
 from aegis.backtest.result import BacktestResult
-from aegis.backtest.round_trips import RoundTrip, build_round_trips
+from aegis.backtest.round_trips import RoundTrip, RoundTrips, build_round_trips, iter_round_trips
 from aegis.backtest.runner import DEFAULT_SYMBOL, Progress, run_backtest
 
 if TYPE_CHECKING:
@@ -20,9 +20,11 @@ __all__ = [
     "Metrics",
     "Progress",
     "RoundTrip",
+    "RoundTrips",
     "build_round_trips",
     "compute_metrics",
     "equity_curve",
+    "iter_round_trips",
     "run_backtest",
     "write_report",
 ]

@@ -19,6 +19,9 @@ from aegis.model.instrument import Instrument
 
 FloatArray = npt.NDArray[np.float64]
 
+# Bars per block while the curve is filled in: the scratch stays ~1 MB, not two curves' worth.
+_BLOCK = 65_536
+
 
 def equity_curve(
     fills: Sequence[Fill],
@@ -39,10 +42,12 @@ def equity_curve(
     contract_size, base, quote = instrument.contract_size, instrument.base, instrument.quote
     buy = OrderSide.BUY
     cash_total, net = initial_cash, Decimal(0)
-    cash: list[float] = []
-    quantity: list[float] = []
-    is_open: list[bool] = []
-    for fill in fills:
+    count = len(fills)
+    # state after each fill, in arrays (a list of floats costs 32 bytes an entry, not 8)
+    cash = np.empty(count)
+    quantity = np.empty(count)
+    is_open = np.empty(count, dtype=bool)
+    for index, fill in enumerate(fills):
         signed = fill.quantity if fill.side is buy else -fill.quantity
         # Exact Decimal running totals: float cumsums would leave 1e-19 "positions" behind.
         cash_total -= signed * fill.price * contract_size
@@ -53,18 +58,30 @@ def equity_curve(
             elif fill.fee_currency == base and signed > 0:
                 signed -= fee
         net += signed
-        cash.append(float(cash_total))
-        quantity.append(float(net * contract_size))
-        is_open.append(net != 0)
+        cash[index] = float(cash_total)
+        quantity[index] = float(net * contract_size)
+        is_open[index] = net != 0
     bars = np.asarray(fill_bars, dtype=np.int64)
     # Several fills on one bar: only the state after the last one is seen at the close.
     last = np.flatnonzero(np.append(bars[1:] != bars[:-1], True))
-    lengths = np.diff(np.concatenate(([0], bars[last], [n])))
-    cash_by_bar = np.concatenate(([initial], np.asarray(cash)[last]))
-    quantity_by_bar = np.concatenate(([0.0], np.asarray(quantity)[last]))
-    open_by_bar = np.concatenate(([False], np.asarray(is_open, dtype=bool)[last]))
-    # in place, two candle-length arrays alive at a time instead of three; x + y == y + x
-    equity = np.repeat(quantity_by_bar, lengths)
-    equity *= close
-    equity += np.repeat(cash_by_bar, lengths)
+    # segment k holds bars [starts[k], ends[k]) at one state; segment 0 is before any fill
+    starts = np.concatenate(([0], bars[last]))
+    ends = np.append(starts[1:], n)
+    cash_by_bar = np.concatenate(([initial], cash[last]))
+    quantity_by_bar = np.concatenate(([0.0], quantity[last]))
+    open_by_bar = np.concatenate(([False], is_open[last]))
+    del cash, quantity, is_open
+    equity = np.empty(n, dtype=np.float64)
+    for first in range(0, n, _BLOCK):
+        stop = min(first + _BLOCK, n)
+        # the segments that cover this block (an empty segment 0 is skipped by "right")
+        low = int(np.searchsorted(starts, first, side="right")) - 1
+        high = int(np.searchsorted(starts, stop - 1, side="right"))
+        counts = np.minimum(ends[low:high], stop) - np.maximum(starts[low:high], first)
+        block = equity[first:stop]
+        # quantity * close + cash, in that order, as one candle-length expression would
+        block[:] = np.repeat(quantity_by_bar[low:high], counts)
+        block *= close[first:stop]
+        block += np.repeat(cash_by_bar[low:high], counts)
+    lengths = ends - starts
     return equity, int(lengths[open_by_bar].sum())

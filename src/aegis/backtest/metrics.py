@@ -32,6 +32,8 @@ __all__ = [
     "periods_per_year",
 ]
 
+_BLOCK = 65_536  # bars per block of the drawdown scan: bounds its scratch to ~1 MB
+
 MS_PER_YEAR = 365 * 24 * 3600 * 1000
 """Milliseconds in a 365-day year: crypto markets never close (BT2)."""
 
@@ -110,11 +112,27 @@ class Metrics:
 
 
 def _returns(equity: np.ndarray, initial_equity: float) -> np.ndarray:
-    previous = np.empty_like(equity)
-    previous[0] = initial_equity
-    previous[1:] = equity[:-1]
-    returns: np.ndarray = equity / previous - 1.0
+    # built in one array (no shifted copy, no second temporary): equity[i] / equity[i-1] - 1
+    returns = np.empty_like(equity)
+    returns[0] = equity[0] / initial_equity
+    np.divide(equity[1:], equity[:-1], out=returns[1:])
+    returns -= 1.0
     return returns
+
+
+def _max_drawdown(equity: np.ndarray, initial_equity: float) -> float:
+    """``max((peak - equity) / peak)``, a block at a time: the running peak is carried over."""
+    worst = 0.0
+    peak_before = initial_equity
+    for first in range(0, equity.size, _BLOCK):
+        block = equity[first : first + _BLOCK]
+        peak = np.maximum.accumulate(block)
+        np.maximum(peak, peak_before, out=peak)
+        peak_before = float(peak[-1])
+        drawdown = peak - block
+        drawdown /= peak
+        worst = max(worst, float(drawdown.max()))
+    return worst
 
 
 def _sharpe_sortino(
@@ -127,7 +145,10 @@ def _sharpe_sortino(
     scale = math.sqrt(periods_per_year(bar_interval_ms))
     mean = float(np.mean(returns))
     std = float(np.std(returns, ddof=1))
-    downside = float(np.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)))
+    # returns is ours: the downside squares are made in place (x ** 2 is np.square for floats)
+    np.minimum(returns, 0.0, out=returns)
+    np.square(returns, out=returns)
+    downside = float(np.sqrt(np.mean(returns)))
     sharpe: float | None = None
     sortino: float | None = None
     if std <= ZERO_VARIANCE_STD:
@@ -158,7 +179,14 @@ def _trade_statistics(
     gross_loss = float(-pnls[pnls < 0].sum())
     profit_factor: float | None = None
     if gross_loss > 0.0:
-        profit_factor = gross_profit / gross_loss
+        ratio = gross_profit / gross_loss
+        if math.isfinite(ratio):
+            profit_factor = ratio
+        else:  # a subnormal loss against any profit: a float overflow, not a statistic
+            reasons["profit_factor"] = (
+                f"gross loss {gross_loss:.3g} is too small against gross profit "
+                f"{gross_profit:.3g}: profit factor overflows"
+            )
     else:
         reasons["profit_factor"] = "no losing round trips: profit factor undefined"
     win_rate = float(np.count_nonzero(pnls > 0)) / pnls.size
@@ -179,13 +207,16 @@ def _validate(
         )
     if not (math.isfinite(initial_equity) and initial_equity > 0):
         raise ValueError(f"initial_equity must be finite and positive, got {initial_equity}")
-    bad = np.flatnonzero(~np.isfinite(equity))
+    # a finite sum proves every value finite without a candle-length mask
+    bad = np.empty(0, dtype=np.intp)
+    if not math.isfinite(float(np.add.reduce(equity))):
+        bad = np.flatnonzero(~np.isfinite(equity))
     if bad.size:
         raise ValueError(f"equity is not finite at index {bad[0]}: {equity[bad[0]]}")
     bad = np.flatnonzero(~np.isfinite(pnls))
     if bad.size:
         raise ValueError(f"round_trip_pnls[{bad[0]}] is not finite: {pnls[bad[0]]}")
-    if ts_ms.size > 1 and not bool(np.all(np.diff(ts_ms) > 0)):
+    if ts_ms.size > 1 and not bool(np.all(ts_ms[1:] > ts_ms[:-1])):
         raise ValueError("ts_ms must be strictly increasing")
     if not 0 <= exposure_bars <= equity.size:
         raise ValueError(f"exposure_bars must be in [0, {equity.size}], got {exposure_bars}")
@@ -237,8 +268,7 @@ def compute_metrics(
         reasons["sharpe"] = reasons["sortino"] = "no bars: no returns"
     else:
         total_return = float(equity[-1] / initial_equity - 1.0)
-        peak = np.maximum(np.maximum.accumulate(equity), initial_equity)
-        max_drawdown = float(np.max((peak - equity) / peak))
+        max_drawdown = _max_drawdown(equity, initial_equity)
         exposure = exposure_bars / equity.size
         if np.any(equity <= 0):
             reason = "equity reached zero or below: per-bar returns undefined"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from aegis.backtest.round_trips import RoundTrip
+from aegis.backtest.round_trips import RoundTrip, RoundTrips
 from aegis.model.events import Fill
 from aegis.model.signals import Decision
 
@@ -44,7 +45,7 @@ class BacktestResult:
     timeframe_ms: int
     candles: int
     fills: list[Fill]
-    round_trips: list[RoundTrip]
+    round_trips: Sequence[RoundTrip]
     decisions: list[Decision]
     equity: FloatArray
     ts_ms: IntArray
@@ -62,6 +63,14 @@ class BacktestResult:
         """Number of entry fills (the issue's ``trades``)."""
         return self.entry_fills
 
+    @property
+    def open_round_trips(self) -> int:
+        """Round trips still open at the end (marked at the last close)."""
+        trips = self.round_trips
+        if isinstance(trips, RoundTrips):
+            return trips.open_count  # without building the RoundTrip objects
+        return sum(1 for trip in trips if trip.is_open)
+
     def to_json(self) -> dict[str, Any]:
         """Return one JSON-safe dict (Decimal becomes float here, at the edge)."""
         metrics = self.metrics
@@ -73,7 +82,7 @@ class BacktestResult:
             "candles": self.candles,
             "trades": self.entry_fills,
             "round_trips": len(self.round_trips),
-            "open_round_trips": sum(1 for trip in self.round_trips if trip.is_open),
+            "open_round_trips": self.open_round_trips,
             "initial_cash": _json_float(self.initial_cash),
             "final_equity": _json_float(self.final_equity),
             "total_return": metrics.total_return,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import overload
 
 from aegis.model.enums import OrderSide, PositionSide
 from aegis.model.events import Fill
@@ -105,7 +106,15 @@ def build_round_trips(
     Fees are taken as quote currency. A fill that flips the position is split: the part that
     closes the current trade ends it, the rest opens the next one with a pro-rata fee.
     """
-    trips: list[RoundTrip] = []
+    return list(iter_round_trips(fills, last_close, contract_size))
+
+
+def iter_round_trips(
+    fills: Iterable[Fill],
+    last_close: Mapping[str, Decimal],
+    contract_size: Mapping[str, Decimal],
+) -> Iterator[RoundTrip]:
+    """Yield the round trips `build_round_trips` returns, one at a time."""
     states: dict[str, _Open] = {}
     buy = OrderSide.BUY
     for fill in fills:
@@ -130,7 +139,7 @@ def build_round_trips(
         state.exit_notional += closing * price
         state.fees += closing_fee
         if closing == remaining:
-            trips.append(_close(state, symbol, fill.ts_ns, contract_size.get(symbol, _ONE)))
+            yield _close(state, symbol, fill.ts_ns, contract_size.get(symbol, _ONE))
             del states[symbol]
             rest = quantity - closing
             if rest > _ZERO:
@@ -139,5 +148,64 @@ def build_round_trips(
                 flipped.entry_notional = rest * price
                 flipped.fees = fee - closing_fee
     for symbol, state in states.items():
-        trips.append(_mark_open(state, symbol, last_close[symbol], contract_size.get(symbol, _ONE)))
-    return trips
+        yield _mark_open(state, symbol, last_close[symbol], contract_size.get(symbol, _ONE))
+
+
+class RoundTrips(Sequence[RoundTrip]):
+    """The round trips of a fill list, built when first read; counts and PnLs without that.
+
+    A backtest keeps its fills anyway; holding 18,000 `RoundTrip` objects (Decimals) beside
+    them costs ~12 MB a million candles, while the summary needs only their number, how many
+    are open and the closed ones' PnL. Those come from one pass over `iter_round_trips`; the
+    objects are rebuilt (the same values: the fills are immutable) on the first item access.
+    """
+
+    __slots__ = ("_args", "_trips", "closed_pnls", "open_count", "total")
+
+    def __init__(
+        self,
+        fills: Sequence[Fill],
+        last_close: Mapping[str, Decimal],
+        contract_size: Mapping[str, Decimal],
+    ) -> None:
+        self._args = (fills, dict(last_close), dict(contract_size))
+        self._trips: list[RoundTrip] | None = None
+        pnls: list[float] = []
+        count = open_count = 0
+        for trip in iter_round_trips(*self._args):
+            count += 1
+            if trip.is_open:
+                open_count += 1
+            else:
+                pnls.append(float(trip.pnl))
+        self.total = count
+        self.open_count = open_count
+        self.closed_pnls = pnls  # net PnL of each closed round trip, in order, for the metrics
+
+    def _built(self) -> list[RoundTrip]:
+        if self._trips is None:
+            self._trips = list(iter_round_trips(*self._args))
+        return self._trips
+
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> RoundTrip: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RoundTrip]: ...
+    def __getitem__(self, index: int | slice) -> RoundTrip | list[RoundTrip]:
+        return self._built()[index]
+
+    def __iter__(self) -> Iterator[RoundTrip]:
+        return iter(self._built())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RoundTrips | list | tuple):
+            return self._built() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, like the list it stands for
+
+    def __repr__(self) -> str:
+        return f"RoundTrips(total={self.total}, open={self.open_count})"

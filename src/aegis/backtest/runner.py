@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import time
+from array import array
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -23,7 +24,7 @@ from aegis.backtest.config import BacktestConfig
 from aegis.backtest.equity import equity_curve
 from aegis.backtest.metrics import compute_metrics
 from aegis.backtest.result import BacktestResult
-from aegis.backtest.round_trips import build_round_trips
+from aegis.backtest.round_trips import RoundTrips
 from aegis.data import Candles, find_gaps, infer_timeframe
 from aegis.engine import TradingPipeline
 from aegis.execution import OrderManager
@@ -103,7 +104,8 @@ class _Walk:
         self.exchange = exchange
         self.pipeline = pipeline
         self.progress = progress
-        self.fill_bars: list[int] = []  # candle index of each fill in ``pipeline.fills``
+        # candle index of each fill in ``pipeline.fills`` (an int64 array: 8 bytes a fill)
+        self.fill_bars = array("q")
 
     def _market(self, bar: int, updates: list[OrderUpdate]) -> None:
         fills = self.pipeline.fills
@@ -248,6 +250,9 @@ def run_backtest(
                     f"for {len(candles)} candles"
                 )
             walk.vectorised(frame)
+            # the decisions keep what their thoughts need; the frame's candle-length strength
+            # array is done with, and the result building should not carry it (8 MB a million)
+            del frame
         return _result(candles, strategy, config, instrument, timeframe_ms, walk, warnings, started)
     finally:
         if collecting:
@@ -273,14 +278,15 @@ def _result(
     initial = float(config.cash)
     fills = pipeline.fills
     equity, exposure_bars = equity_curve(fills, walk.fill_bars, instrument, config.cash, close)
-    round_trips = build_round_trips(fills, {symbol: last_close}, {symbol: instrument.contract_size})
+    # counted in one pass; the RoundTrip objects are built only if the result's reader asks
+    round_trips = RoundTrips(fills, {symbol: last_close}, {symbol: instrument.contract_size})
     fees_paid = portfolio.fees_paid
     metrics = compute_metrics(
         equity=equity,
         ts_ms=candles.ts_ms,
         bar_interval_ms=timeframe_ms,
         initial_equity=initial,
-        round_trip_pnls=[float(trip.pnl) for trip in round_trips if not trip.is_open],
+        round_trip_pnls=round_trips.closed_pnls,
         exposure_bars=exposure_bars,
         fees_paid=float(fees_paid),
     )

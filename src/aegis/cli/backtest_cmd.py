@@ -27,6 +27,29 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
+_MMAP_THRESHOLD_BYTES = 256 * 1024
+
+
+def _unmap_large_blocks() -> None:
+    """Have glibc give every large freed block back to the OS at once (no-op elsewhere).
+
+    glibc raises its mmap threshold after the first large free, so later candle-length numpy
+    temporaries come from the heap and stay resident after they are freed (~6 MB of peak RSS
+    on a million candles). A fixed threshold, which also turns the dynamic one off, keeps each
+    block of 256 KB or more in its own mapping, unmapped when freed. Only this command's
+    process is affected.
+    """
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+
+
 def _parse_params(pairs: list[str]) -> dict[str, str]:
     params: dict[str, str] = {}
     for pair in pairs:
@@ -153,6 +176,7 @@ def backtest(
         config = BacktestConfig(seed=seed, symbol=symbol, **config_values)
     except AegisError as exc:
         _fail(str(exc))
+    _unmap_large_blocks()
     candles = _load(data, symbol, timeframe)
     _run_and_print(candles, instance, config, json_output, report)
 

@@ -246,3 +246,10 @@ def test_mismatched_timestamps_are_rejected() -> None:
             exposure_bars=0,
             fees_paid=0.0,
         )
+
+
+def test_profit_factor_that_overflows_is_null_with_a_reason() -> None:
+    # found by hypothesis: 2.0 / 1.1e-308 is infinite, which JSON cannot carry
+    metrics = _metrics([], pnls=[2.0, -1.1125369292536007e-308])
+    assert metrics.profit_factor is None
+    assert "overflows" in metrics.null_reasons["profit_factor"]
