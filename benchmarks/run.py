@@ -109,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     (BENCH_DIR / "backtest.json").write_text(json.dumps(figures, indent=2) + "\n")
     failed = _print_table(figures, checks)
+    # issues 3 and 4 §7: the live runtime and durability benches, each with its own JSON
+    from benchmarks import durability, live
+
+    failed |= live.report(live.run())
+    failed |= durability.report(durability.run(2_000))
     return 1 if failed else 0
 
 
