@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
@@ -17,6 +17,43 @@ from aegis.backtest import BacktestResult, build_round_trips, compute_metrics, e
 
 if TYPE_CHECKING:
     from aegis.engine.session import SessionResult
+
+#: Statistics the table shows, in order (``--json`` prints every key, unformatted).
+TABLE_STATISTICS: Final = (
+    "candles", "trades", "round_trips", "initial_cash", "final_equity", "total_return",
+    "max_drawdown", "fees_paid",
+)  # fmt: skip
+# Ratios shown as percentages, as in the ``aegis backtest`` table.
+_PERCENT_KEYS: Final = frozenset({"total_return", "max_drawdown", "exposure", "win_rate"})
+
+
+def format_statistic(key: str, value: object) -> str:
+    """Return ``value`` as the ``aegis backtest`` table shows it: ratios as percentages with
+    4 decimals, money and other floats with thousands separators and 4 decimals, ``n/a`` for
+    a statistic that could not be computed."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        return f"{value:.4%}" if key in _PERCENT_KEYS else f"{value:,.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def summary_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """Return the ``(label, text)`` rows of the run's summary table."""
+    rows = [
+        (key.replace("_", " "), format_statistic(key, summary.get(key))) for key in TABLE_STATISTICS
+    ]
+    run = summary["run"]
+    rows.append(("stopped", str(run["stop_reason"])))
+    rows.append(
+        ("open orders left", format_statistic("open_orders_left", len(run["open_orders_left"])))
+    )
+    rows.append(("log file", str(run.get("log_file", "-"))))
+    return rows
 
 
 def build_summary(result: SessionResult, started: float) -> dict[str, Any]:

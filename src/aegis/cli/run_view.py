@@ -139,7 +139,7 @@ def run_and_report(settings: Settings, *, json_output: bool) -> int:
     if json_output:
         sys.stdout.write(json.dumps(summary, allow_nan=False, default=_default) + "\n")
     else:
-        _print_summary(console, summary)
+        print_summary(console, summary)
     return EXIT_UNSETTLED if result.unsettled else 0
 
 
@@ -149,18 +149,17 @@ def _default(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def _print_summary(console: Console, summary: dict[str, Any]) -> None:
+def print_summary(console: Console, summary: dict[str, Any]) -> None:
+    """Print the run's summary table, formatted like ``aegis backtest`` (``--json`` is not)."""
     from rich.table import Table
+
+    from aegis.cli.run_summary import summary_rows
 
     table = Table(title=f"Run: {summary['strategy']} on {summary['symbol']}", show_header=False)
     table.add_column("statistic", style="bold")
     table.add_column("value", justify="right")
-    for key in ("candles", "trades", "round_trips", "final_equity", "total_return",
-                "max_drawdown", "fees_paid"):  # fmt: skip
-        value = summary.get(key)
-        table.add_row(key.replace("_", " "), "n/a" if value is None else str(value))
-    run = summary["run"]
-    table.add_row("stopped", str(run["stop_reason"]))
-    table.add_row("open orders left", str(len(run["open_orders_left"])))
-    table.add_row("log file", str(run["log_file"]))
+    for label, text in summary_rows(summary):
+        table.add_row(label, text)
     console.print(table)
+    for warning in summary.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {warning}")

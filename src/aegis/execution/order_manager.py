@@ -8,7 +8,7 @@ and handed to a venue (OR2), so a crash after the call never loses an order we m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from typing import Final
@@ -18,6 +18,7 @@ from aegis.model.enums import (
     OrderSide,
     OrderStatus,
     OrderType,
+    PositionMode,
     PositionSide,
     TimeInForce,
 )
@@ -152,6 +153,9 @@ class OrderManager:
         net = self._net.get(symbol, _ZERO)
         action = decision.action
         is_perp = instrument.kind.is_derivative
+        # Only a hedge-mode account takes a position side: a one-way account refuses one
+        # (Binance -4061), and there the side follows the net quantity anyway.
+        names_leg = is_perp and self.portfolio.position_mode is PositionMode.HEDGE
         if action is Action.ENTER_LONG or action is Action.ENTER_SHORT:
             if net != _ZERO:
                 self._ignore(decision, "ignored", f"already in position {net} on {symbol}")
@@ -165,7 +169,7 @@ class OrderManager:
                 OrderSide.BUY if long else OrderSide.SELL,
                 "entry",
                 None,
-                (PositionSide.LONG if long else PositionSide.SHORT) if is_perp else None,
+                (PositionSide.LONG if long else PositionSide.SHORT) if names_leg else None,
                 False,
             )
         if action is Action.EXIT_LONG or action is Action.EXIT_SHORT:
@@ -179,7 +183,7 @@ class OrderManager:
                 OrderSide.SELL if long else OrderSide.BUY,
                 "exit",
                 abs(net),
-                (PositionSide.LONG if long else PositionSide.SHORT) if is_perp else None,
+                (PositionSide.LONG if long else PositionSide.SHORT) if names_leg else None,
                 is_perp,
             )
         self._ignore(decision, "ignored", f"action {action.name} needs no order")
@@ -280,6 +284,24 @@ class OrderManager:
             if not self.retain_history:
                 del orders[coid]
         return updated
+
+    def restore(self, orders: Iterable[Order], fills: Iterable[Fill]) -> None:
+        """Rebuild the book from stored orders and their fills, oldest first (restart, PE3).
+
+        Open orders become open again (their symbol pending); fills move the portfolio and the
+        net quantities exactly as when they were applied live.
+        """
+        tags: dict[str, str] = {}
+        for order in orders:
+            coid = order.client_order_id
+            self._orders[coid] = order
+            tags[coid] = order.tag
+            if order.status not in _TERMINAL and order.status is not OrderStatus.NEW:
+                self._open[coid] = order
+                self._pending_tag[order.symbol] = order.tag
+                self._open_count[order.symbol] = self._open_count.get(order.symbol, 0) + 1
+        for fill in fills:
+            self._account(fill, tags.get(fill.client_order_id, "adopted"))
 
     def _account(self, fill: Fill, tag: str) -> None:
         symbol = fill.symbol

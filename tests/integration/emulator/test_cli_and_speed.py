@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from aegis.cli.emulator_cmd import build_config
+from aegis.data.feeds import VirtualClock
 from aegis.model.errors import ConfigError
+from aegis.venues.emulator import EmulatorConfig
+from aegis.venues.emulator.exchange import EmulatedExchange
 from aegis.venues.emulator.server import EmulatorServer
 
 from .helpers import wait_until
@@ -61,6 +64,40 @@ async def test_speed_replays_candles_on_the_wall_clock(xrp_file: Path) -> None:
     await server.start()
     try:
         await wait_until(lambda: server.exchange.candles_published >= 3, timeout_s=10)
+    finally:
+        await server.stop()
+
+
+def test_wall_clock_replay_counts_from_the_history_cursor(xrp_file: Path) -> None:
+    # With 100 candles of history, one interval of replay time closes the 101st candle: the
+    # replay clock starts at the cursor, not at the file's first candle.
+    exchange = EmulatedExchange(EmulatorConfig(data_files=(xrp_file,), history_candles=100))
+    feed = exchange.data.candles[0]
+    assert exchange.advance_to(feed.interval_ms - 1) == []
+    assert feed.cursor == 100
+    exchange.advance_to(feed.interval_ms)
+    assert (feed.cursor, exchange.candles_published) == (101, 1)
+    exchange.advance_to(3 * feed.interval_ms)
+    assert feed.cursor == 103
+
+
+async def test_speed_publishes_the_first_candle_after_one_interval_of_replay(
+    xrp_file: Path,
+) -> None:
+    clock = VirtualClock()
+    config = EmulatorConfig(data_files=(xrp_file,), history_candles=100, speed=60.0)
+    server = EmulatorServer(  # 60x: a 5 min candle every 5 (virtual) seconds
+        config, replay_clock_s=lambda: clock.now_ms() / 1000, replay_sleep=clock.sleep
+    )
+    await server.start()
+    try:
+        feed = server.exchange.data.candles[0]
+        await clock.advance(4.9)
+        assert (feed.cursor, server.exchange.candles_published) == (100, 0)
+        await clock.advance(0.2)
+        assert (feed.cursor, server.exchange.candles_published) == (101, 1)
+        await clock.advance(5.0)
+        assert feed.cursor == 102
     finally:
         await server.stop()
 

@@ -7,7 +7,14 @@ from decimal import Decimal
 import pytest
 
 from aegis.execution import OrderManager
-from aegis.model.enums import LiquidityRole, OrderSide, OrderStatus
+from aegis.model.enums import (
+    LiquidityRole,
+    MarketKind,
+    OrderSide,
+    OrderStatus,
+    PositionMode,
+    PositionSide,
+)
 from aegis.model.errors import IllegalTransition, OrderRejected
 from aegis.model.events import Fill, OrderEventKind, OrderUpdate
 from aegis.model.ids import client_order_id
@@ -151,3 +158,47 @@ def test_with_history_a_filled_order_stays_in_the_book() -> None:
     filled = _enter(manager)
     assert manager.orders[filled.client_order_id] == filled
     assert manager.fill_counts == {"entry": 1}
+
+
+PERP = "BTC/USDT:USDT"
+
+
+def _perp_manager(mode: PositionMode) -> OrderManager:
+    instrument = Instrument(
+        symbol=PERP, base="BTC", quote="USDT", kind=MarketKind.LINEAR_PERPETUAL,
+        tick_size=Decimal("0.1"), step_size=Decimal("0.001"), min_qty=Decimal("0.001"),
+    )  # fmt: skip
+    return OrderManager("bot1", {PERP: instrument}, Portfolio({"USDT": Decimal(1000)}, mode))
+
+
+def _perp_round_trip(manager: OrderManager) -> tuple[Order, Order]:
+    """Enter long, fill, then exit: return the entry and the exit order."""
+    plan = manager.plan(Decision(PERP, 0, Action.ENTER_LONG, 1.0, "because", "test"))
+    assert plan is not None
+    entry = manager.submit(manager.create(plan, Decimal("0.01"), 1), 1)
+    manager.apply(
+        OrderUpdate(entry.client_order_id, OrderEventKind.FILL, 5, Fill(
+            entry.client_order_id, PERP, OrderSide.BUY, Decimal(100), Decimal("0.01"),
+            Decimal(0), "USDT", LiquidityRole.TAKER, 5, "t1", entry.position_side,
+        ))
+    )  # fmt: skip
+    exit_plan = manager.plan(Decision(PERP, 1, Action.EXIT_LONG, 1.0, "because", "test"))
+    assert exit_plan is not None
+    assert exit_plan.exit_quantity is not None
+    exit_order = manager.create(exit_plan, exit_plan.exit_quantity, 10)
+    return entry, exit_order
+
+
+def test_one_way_perpetual_orders_carry_no_position_side() -> None:
+    # A one-way account refuses a position side (Binance -4061); the side follows the net.
+    entry, exit_order = _perp_round_trip(_perp_manager(PositionMode.ONE_WAY))
+    assert entry.position_side is None
+    assert exit_order.position_side is None
+    assert exit_order.reduce_only
+
+
+def test_hedge_mode_perpetual_orders_name_their_leg() -> None:
+    entry, exit_order = _perp_round_trip(_perp_manager(PositionMode.HEDGE))
+    assert entry.position_side is PositionSide.LONG
+    assert exit_order.position_side is PositionSide.LONG
+    assert exit_order.side is OrderSide.SELL

@@ -117,6 +117,8 @@ async def with_timeout(awaitable: Awaitable[T], timeout_s: float, sleep: Sleep, 
     """Await ``awaitable``, or cancel it and raise ``TimeoutError`` after ``timeout_s``.
 
     Unlike ``asyncio.wait_for`` the timer is the injected ``sleep``, so a virtual clock drives it.
+    Raises ``asyncio.CancelledError`` when the caller or the awaited work is cancelled (a
+    shutdown): only the timer running out is a timeout.
     """
     work: asyncio.Future[T] = asyncio.ensure_future(awaitable)
     if isinstance(work, asyncio.Task):
@@ -137,6 +139,11 @@ async def with_timeout(awaitable: Awaitable[T], timeout_s: float, sleep: Sleep, 
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-    if work.cancelled() or not work.done():
+    if work.done() and not work.cancelled():
+        return work.result()  # the answer, or the error the work raised
+    if timer.done() and not timer.cancelled():
+        timer.result()  # an injected sleep that failed raises its own error
         raise TimeoutError(f"{name} gave no answer within timeout_s={timeout_s}")
-    return work.result()
+    # The work was cancelled from outside (a shutdown cancelling tasks, a venue closing its
+    # futures) before the timer ran out: that is cancellation, not silence, and must propagate.
+    raise asyncio.CancelledError(f"{name} was cancelled")

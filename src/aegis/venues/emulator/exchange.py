@@ -62,6 +62,8 @@ class EmulatedExchange:
         self.candles_published = 0
         for feed in self.data.candles:
             feed.cursor = min(config.history_candles, len(feed.candles))
+            # --speed X counts from here: the history is already closed when the clock starts.
+            feed.mark_replay_start()
         for account in config.accounts:
             self.add_account(account)
 
@@ -193,10 +195,11 @@ class EmulatedExchange:
         return events
 
     def advance_to(self, offset_ms: int) -> list[MarketEvent]:
-        """Close every candle that ends within ``offset_ms`` of history after each feed's start."""
+        """Close every candle that ends within ``offset_ms`` of history after each feed's replay
+        start (the first candle after the ``history_candles`` closed at start)."""
         events: list[MarketEvent] = []
         for feed in self.data.candles:
-            start = int(feed.candles.ts_ms[0])
+            start = feed.replay_origin_ms()
             while not feed.exhausted and feed.close_time_ms(feed.cursor) < start + offset_ms:
                 published = feed.advance()
                 if published is not None:

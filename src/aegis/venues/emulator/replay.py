@@ -39,6 +39,8 @@ class CandleFeed:
     cursor: int = 0
     hidden: set[int] = field(default_factory=set)
     stream_hidden: set[int] = field(default_factory=set)
+    #: history time the wall-clock replay (``--speed X``) counts from; see ``mark_replay_start``
+    replay_start_ms: int | None = None
 
     @property
     def interval(self) -> str:
@@ -70,6 +72,17 @@ class CandleFeed:
         if self.cursor < len(self.candles):
             return int(self.candles.ts_ms[self.cursor])
         return int(self.candles.ts_ms[-1]) + self.interval_ms
+
+    def mark_replay_start(self) -> None:
+        """Start the wall-clock replay at the cursor: the candles already closed (history) are
+        behind it, so the next candle closes one interval of replay time later."""
+        self.replay_start_ms = self.now_ms()
+
+    def replay_origin_ms(self) -> int:
+        """History time the wall-clock replay counts from (the cursor's open time at start)."""
+        if self.replay_start_ms is None:
+            return int(self.candles.ts_ms[0])
+        return self.replay_start_ms
 
     def last_price(self) -> float:
         """Close of the newest closed candle (open of the first before any closed)."""

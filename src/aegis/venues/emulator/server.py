@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -36,13 +36,21 @@ class EmulatorServer:
 
     Use ``base_url = await server.start()``, drive the replay with ``server.step()`` (or let
     ``config.speed`` drive it), inject faults with ``server.set_fault(name, value)`` and stop it
-    with ``await server.stop()``.
+    with ``await server.stop()``. ``replay_clock_s`` (monotonic seconds; the loop's clock by
+    default) and ``replay_sleep`` pace ``config.speed``: tests pass a virtual clock.
     """
 
     def __init__(
-        self, config: EmulatorConfig, *, wall_clock_ms: Callable[[], int] = _wall_ms
+        self,
+        config: EmulatorConfig,
+        *,
+        wall_clock_ms: Callable[[], int] = _wall_ms,
+        replay_clock_s: Callable[[], float] | None = None,
+        replay_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.config = config
+        self._replay_clock_s = replay_clock_s
+        self._replay_sleep = replay_sleep
         self.exchange = EmulatedExchange(config)
         self.faults = FaultState()
         self.listen_keys = ListenKeys(config.listen_key_ttl_s)
@@ -100,11 +108,13 @@ class EmulatorServer:
 
     async def _run_speed(self) -> None:
         speed = self.config.speed or 1.0
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        now_s = self._replay_clock_s or asyncio.get_running_loop().time
+        started = now_s()
         while not self.exchange.is_exhausted:
-            await asyncio.sleep(_SPEED_TICK_S)
-            offset_ms = int((loop.time() - started) * speed * 1000)
+            await self._replay_sleep(_SPEED_TICK_S)
+            # Replay time counts from each feed's cursor at start, not from its first candle:
+            # the history_candles are closed already (advance_to measures from there).
+            offset_ms = int((now_s() - started) * speed * 1000)
             self._after_candles(self.exchange.advance_to(offset_ms))
 
     # ------------------------------------------------------------------ replay API

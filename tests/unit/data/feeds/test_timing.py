@@ -96,3 +96,59 @@ async def test_with_timeout_returns_the_result_in_time() -> None:
     await clock.advance(1.0)
     assert task.result() == 42
     assert clock.next_wake_ms() is None  # the timer was cancelled
+
+
+def _task_named(name: str) -> asyncio.Task[object]:
+    return next(t for t in asyncio.all_tasks() if t.get_name() == name)
+
+
+async def test_with_timeout_propagates_cancellation_of_the_awaited_work() -> None:
+    # A shutdown cancels every task, the watch included: that is no timeout, and a task that
+    # ended with TimeoutError nobody awaits logs "Task exception was never retrieved".
+    clock = VirtualClock()
+    task = asyncio.create_task(
+        with_timeout(clock.sleep(100.0), 5.0, clock.sleep, "watch"), name="waiter"
+    )
+    await clock.settle()
+    _task_named("watch").cancel()
+    await asyncio.wait({task})
+    assert task.cancelled(), f"expected cancellation, got {task.exception()!r}"
+    assert clock.next_wake_ms() is None  # the timer was cancelled too
+
+
+async def test_with_timeout_propagates_a_cancelled_future() -> None:
+    # ccxt.pro cancels its pending watch futures when the exchange closes.
+    clock = VirtualClock()
+    watch: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(with_timeout(watch, 5.0, clock.sleep, "watch"), name="waiter")
+    await clock.settle()
+    watch.cancel()
+    await asyncio.wait({task})
+    assert task.cancelled(), f"expected cancellation, got {task.exception()!r}"
+    assert clock.next_wake_ms() is None
+
+
+async def test_with_timeout_cancelled_caller_cancels_the_work_and_the_timer() -> None:
+    clock = VirtualClock()
+    task = asyncio.create_task(
+        with_timeout(clock.sleep(100.0), 5.0, clock.sleep, "watch"), name="waiter"
+    )
+    await clock.settle()
+    work = _task_named("watch")
+    task.cancel()
+    await asyncio.wait({task})
+    assert task.cancelled()
+    assert work.cancelled()
+    assert clock.next_wake_ms() is None
+
+
+async def test_with_timeout_still_times_out_on_the_injected_clock_after_the_fix() -> None:
+    clock = VirtualClock()
+    task = asyncio.create_task(
+        with_timeout(clock.sleep(100.0), 5.0, clock.sleep, "watch"), name="waiter"
+    )
+    await clock.advance(5.0)
+    assert task.done()
+    assert not task.cancelled()
+    assert isinstance(task.exception(), TimeoutError)
+    assert "timeout_s=5.0" in str(task.exception())

@@ -10,6 +10,7 @@ import pytest
 from ccxt.base.decimal_to_precision import DECIMAL_PLACES, SIGNIFICANT_DIGITS
 
 from aegis.config import ExchangeSettings
+from aegis.execution import OrderManager
 from aegis.model import (
     ConfigError,
     Instrument,
@@ -20,8 +21,11 @@ from aegis.model import (
     OrderSide,
     OrderStatus,
     OrderType,
+    Portfolio,
+    PositionSide,
     TransientVenueError,
 )
+from aegis.model.signals import Action, Decision
 from aegis.venues.ccxt import (
     CcxtVenue,
     RateLimitGate,
@@ -212,3 +216,21 @@ def test_order_snapshots_become_accept_partial_and_fill_events_once() -> None:
     assert [u.kind for u in done] == [OrderEventKind.FILL]
     assert done[0].fill is not None
     assert done[0].fill.quantity == Decimal("1.5")
+
+
+def test_one_way_order_from_the_order_manager_sends_no_position_side() -> None:
+    # Binance answers -4061 to a positionSide on a one-way account.
+    manager = OrderManager("bot1", {BTC.symbol: BTC}, Portfolio({"USDT": Decimal(10_000)}))
+    plan = manager.plan(Decision(BTC.symbol, 0, Action.ENTER_SHORT, 1.0, "why", "test"))
+    assert plan is not None
+    order = manager.create(plan, Decimal("0.01"), 1, reference_price=Decimal(50000))
+    request = build_request(order, BTC, profile_for("binanceusdm"))
+    assert "positionSide" not in request.params
+    assert request.params == {"newClientOrderId": order.client_order_id}
+
+
+def test_hedge_mode_order_sends_its_position_side() -> None:
+    order = _order(OrderType.MARKET, price=None, side=OrderSide.SELL,
+                   position_side=PositionSide.SHORT)  # fmt: skip
+    request = build_request(order, BTC, profile_for("binanceusdm"), reference_price=Decimal(50000))
+    assert request.params["positionSide"] == "SHORT"
