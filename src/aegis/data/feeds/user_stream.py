@@ -161,20 +161,19 @@ class UserStreamSupervisor(Generic[OrderT]):
 
     async def _watch_once(self, watch: Awaitable[list[OrderUpdate]]) -> list[OrderUpdate]:
         restart = asyncio.create_task(self._restart_requested.wait(), name="user-stream-restart")
+        timed = with_timeout(watch, self._silence_timeout_s, self._sleep, name="user-stream-watch")
+        watch_task = asyncio.create_task(timed, name="user-stream-watch-timeout")
         try:
-            timed = with_timeout(
-                watch, self._silence_timeout_s, self._sleep, name="user-stream-watch"
-            )
-            watch_task = asyncio.create_task(timed, name="user-stream-watch-timeout")
             done, _ = await asyncio.wait({watch_task, restart}, return_when=asyncio.FIRST_COMPLETED)
             if watch_task not in done:
-                watch_task.cancel()
-                await asyncio.gather(watch_task, return_exceptions=True)
                 raise VenueError("user stream restart requested after a failed keep-alive")
             return watch_task.result()
         finally:
-            restart.cancel()
-            await asyncio.gather(restart, return_exceptions=True)
+            # Also when this supervisor is cancelled (shutdown): no watch may outlive it, or its
+            # exception is never retrieved.
+            for task in (restart, watch_task):
+                task.cancel()
+            await asyncio.gather(restart, watch_task, return_exceptions=True)
 
     async def _restart(self) -> None:
         restart = getattr(self._source, "restart_user_stream", None)

@@ -221,3 +221,33 @@ async def test_restart_backoff_grows_while_the_stream_never_works(clock: Virtual
     gaps = [b - a for a, b in itertools.pairwise(restarts_ms)]
     assert gaps[:3] == [2_000, 4_000, 8_000]  # 1, 2, 4, 8 s back-off (jitter 0), capped at 8
     assert set(gaps[3:]) == {8_000}
+
+
+async def test_cancelling_the_supervisor_leaves_no_watch_task_behind() -> None:
+    """Shutdown cancels the supervisor; its pending watch must be cancelled with it."""
+    never = asyncio.get_running_loop().create_future()
+
+    class SilentSource:
+        async def watch_order_updates(self) -> list[object]:
+            await never
+            return []
+
+        async def fetch_open_orders(self, symbol: str | None = None) -> list[object]:
+            return []
+
+        async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[object]:
+            return []
+
+    async def ignore(*_: object) -> None:
+        return None
+
+    supervisor = UserStreamSupervisor(
+        SilentSource(), ["XRP/USDT:USDT"], clock=lambda: 0, on_update=ignore, on_resync=ignore
+    )
+    task = asyncio.create_task(supervisor.run())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    leftovers = [t for t in asyncio.all_tasks() if t.get_name() == "user-stream-watch-timeout"]
+    assert leftovers == []
