@@ -77,15 +77,40 @@ class Portfolio:
             quantity = quantity - fill.fee if is_buy else quantity
         if self.position_mode is PositionMode.HEDGE:
             realised = self._fill_hedge(fill, instrument, quantity, is_buy)
+            leg = self._positions.get((symbol, fill.position_side or (_LONG if is_buy else _SHORT)))
+            if leg is not None:
+                leg.fees_paid += fee_in_quote
         else:
-            realised = self._fill_one_way(symbol, instrument, quantity, price, is_buy)
+            realised = self._fill_one_way_with_fee(
+                symbol, instrument, quantity, price, is_buy, fee_in_quote
+            )
         if instrument.kind.is_derivative:
             quote = instrument.quote
             self.cash[quote] = self.cash.get(quote, _ZERO) + realised
         self._trading_pnl += realised
-        leg = self._positions.get((symbol, fill.position_side or (_LONG if is_buy else _SHORT)))
-        if leg is not None:
-            leg.fees_paid += fee_in_quote
+        return realised
+
+    def _fill_one_way_with_fee(
+        self,
+        symbol: str,
+        instrument: Instrument,
+        quantity: Decimal,
+        price: Decimal,
+        is_buy: bool,
+        fee: Decimal,
+    ) -> Decimal:
+        # The fee belongs to the leg the fill trades: the part that closes the opposite leg is
+        # charged to it (an exit's fee is that position's cost), the rest to the opened leg.
+        opposite = self._positions.get((symbol, _SHORT if is_buy else _LONG))
+        closing = min(quantity, opposite.quantity) if opposite is not None else _ZERO
+        realised = self._fill_one_way(symbol, instrument, quantity, price, is_buy)
+        if fee:
+            closing_fee = fee * closing / quantity if closing else _ZERO
+            if opposite is not None and closing:
+                opposite.fees_paid += closing_fee
+            opened = self._positions.get((symbol, _LONG if is_buy else _SHORT))
+            if opened is not None and fee - closing_fee:
+                opened.fees_paid += fee - closing_fee
         return realised
 
     def apply_funding(self, payment: FundingPayment) -> None:
@@ -144,6 +169,10 @@ class Portfolio:
     def positions(self) -> Iterator[Position]:
         """Yield every open leg."""
         return (leg for leg in self._positions.values() if leg.quantity)
+
+    def legs(self, symbol: str) -> list[Position]:
+        """Return every leg of ``symbol`` ever opened, closed ones included (their PnL, fees)."""
+        return self._legs_of(symbol)
 
     def equity(self, marks: Mapping[str, Decimal], currency: str | None = None) -> Decimal:
         """Return cash in ``currency`` plus open legs at ``marks`` (spot value, derivative PnL).
