@@ -1,2 +1,3 @@
 """Aegis: a crypto trading platform."""
+
 __version__ = "0.1.0"

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from benchmarks._live_stats import match_orders, missed_candles, percentile, process_cpu_seconds
 
 
