@@ -15,7 +15,7 @@ import json
 import sys
 import zlib
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from aegis.model.candle import Candle
 from aegis.model.signals import Action, Decision
@@ -54,38 +54,6 @@ class BenchFlip(Strategy):
         return Decision(symbol, candle.ts_ms, action, 1.0, "bench flip", self.name)
 
 
-class _LeadingClockSession:
-    """Build ``RunSession`` lazily (its import pulls the runtime) with the clock one candle on.
-
-    Against an emulator URL at a numeric speed, ``RunSession._clocks`` anchors a
-    ``HistoryClock`` at the emulator's ``/_admin/clock``, which is the open time of the next
-    candle to close: up to one candle behind the replay's continuous time. The runtime's clock
-    then lags the emulator's, and a kline pushed as closed waits in the feed until the
-    runtime's clock passes its close (``CandleSeries.is_closed``): up to a whole candle of
-    added latency (50 ms at 1200x) and candles counted late. A live exchange has no such lag
-    (the wall clock is past the close when Binance sends ``x: true``), so the bench anchors the
-    clock one timeframe later, the replay's upper bound. Reported to the lead as a runtime gap.
-    """
-
-    def __init__(self, settings: Any) -> None:
-        from aegis.engine.clock import HistoryClock
-        from aegis.engine.session import RunSession
-
-        class Session(RunSession):
-            async def _clocks(self, base_url: str | None) -> Any:
-                clock, sleep, virtual, stepper = await super()._clocks(base_url)
-                owner = getattr(clock, "__self__", None)
-                if isinstance(owner, HistoryClock):
-                    owner._anchor_ms += 60_000  # one 1m candle: the bench's timeframe
-                return clock, sleep, virtual, stepper
-
-        self.session = Session(settings)
-
-    async def run(self) -> Any:
-        """Run the session."""
-        return await self.session.run()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", required=True)
@@ -103,24 +71,40 @@ def main(argv: list[str] | None = None) -> int:
 
     from aegis.config import Settings
     from aegis.engine.logs import configure_logging
+    from aegis.engine.session import RunSession
 
-    settings = Settings(
-        mode="live",
-        data_dir=args.data_dir,
-        exchange={
-            "name": "emulator",
-            "url": args.url,
-            "api_key": args.key,
-            "api_secret": args.secret,
-        },
-        market={"symbols": args.symbols.split(","), "timeframe": "1m", "speed": args.speed},
-        strategy={"name": "bench_flip", "params": {"every": args.every, "spread": args.spread}},
-        sizing={"quantity": args.size},
-        server={"port": 0},
-        runtime={"warmup_candles": args.warmup, "shutdown_timeout_s": 5.0},
-    )  # type: ignore[arg-type]  # nested sections validated from dicts, as from TOML
+    # nested sections validated from dicts, as from TOML
+    settings = Settings.model_validate(
+        {
+            "mode": "live",
+            "data_dir": args.data_dir,
+            "exchange": {
+                "name": "emulator",
+                "url": args.url,
+                "api_key": args.key,
+                "api_secret": args.secret,
+            },
+            "market": {"symbols": args.symbols.split(","), "timeframe": "1m", "speed": args.speed},
+            "strategy": {
+                "name": "bench_flip",
+                "params": {"every": args.every, "spread": args.spread},
+            },
+            "sizing": {"quantity": args.size},
+            "server": {"port": 0},
+            "runtime": {"warmup_candles": args.warmup, "shutdown_timeout_s": 5.0},
+            # bench_flip loses its fees on every round trip: the default cooldown after 3
+            # losses and the loss limits would stop it; every symbol may hold its position
+            "risk": {
+                "cooldown_losses": 1_000_000,
+                "daily_loss_limit": "1",
+                "max_drawdown": "1",
+                "max_open_positions": 1_000,
+                "max_total_exposure": "1000",
+            },
+        }
+    )
     configure_logging(settings.data_dir)
-    result = asyncio.run(_LeadingClockSession(settings).run())
+    result = asyncio.run(RunSession(settings).run())
     runtime = result.runtime
     processed = {s: record.ts_ms for s, record in runtime.record.symbols.items()}
     out = {

@@ -1,8 +1,10 @@
 """Settings for the runtime (pydantic-settings); built once in the CLI and passed down."""
 
 from aegis.config.settings import (
+    DatabaseSettings,
     ExchangeSettings,
     MarketSettings,
+    RiskLimitSettings,
     RuntimeSettings,
     ServerSettings,
     Settings,
@@ -12,8 +14,10 @@ from aegis.config.settings import (
 )
 
 __all__ = [
+    "DatabaseSettings",
     "ExchangeSettings",
     "MarketSettings",
+    "RiskLimitSettings",
     "RuntimeSettings",
     "ServerSettings",
     "Settings",

@@ -116,6 +116,41 @@ class RuntimeSettings(_Section):
     user_stream_silence_s: float = Field(default=600.0, gt=0)
 
 
+class DatabaseSettings(_Section):
+    """Where the runtime keeps its durable state (PE1) and how it maintains it (RC1, PE5).
+
+    ``url`` empty: ``AEGIS_DATABASE_URL`` if set, else SQLite ``<data_dir>/aegis.db`` (WAL).
+    """
+
+    url: str | None = None
+    reconcile_interval_s: float = Field(default=900.0, gt=0)
+    policy: Literal["adopt", "alert"] = "adopt"
+    snapshot_interval_s: float = Field(default=60.0, gt=0)
+    retention_days: float = Field(default=30.0, gt=0)
+    prune_interval_s: float = Field(default=3600.0, gt=0)
+    control_poll_s: float = Field(default=0.5, gt=0)
+    retry_initial_s: float = Field(default=0.2, gt=0)
+    retry_max_s: float = Field(default=10.0, gt=0)
+    tenant: str = Field(default="default", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class RiskLimitSettings(_Section):
+    """Risk limits and circuit-breaker thresholds (RK1-RK3); decimals as text, never floats."""
+
+    max_symbol_exposure: str = "0.25"
+    max_total_exposure: str = "1"
+    max_open_positions: int = Field(default=5, ge=1)
+    daily_loss_limit: str = "0.05"
+    max_drawdown: str = "0.20"
+    cooldown_losses: int = Field(default=3, ge=1)
+    cooldown_s: int = Field(default=3_600, ge=1)
+    stale_data_s: int = Field(default=180, ge=1)
+    websocket_down_s: int = Field(default=60, ge=1)
+    error_window_s: int = Field(default=60, ge=1)
+    max_errors: int = Field(default=10, ge=1)
+    max_mismatches: int = Field(default=1, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting of a run; invalid input raises ``ConfigError`` naming the setting."""
 
@@ -135,6 +170,8 @@ class Settings(BaseSettings):
     sizing: SizingSettings = Field(default_factory=SizingSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    risk: RiskLimitSettings = Field(default_factory=RiskLimitSettings)
 
     @classmethod
     def settings_customise_sources(

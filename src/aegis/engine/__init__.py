@@ -10,18 +10,29 @@ from aegis.engine.pipeline import FillListener, SyncVenue, TradingPipeline
 
 if TYPE_CHECKING:
     from aegis.engine.applier import UpdateApplier
+    from aegis.engine.durable import Durability
+    from aegis.engine.guards import PositionLocks
+    from aegis.engine.journal import DatabaseUnavailable, DurableJournal
     from aegis.engine.metrics import RuntimeMetrics
     from aegis.engine.paper import PaperVenue
     from aegis.engine.preflight import PreflightFailed, PreflightReport
+    from aegis.engine.risk_gate import RiskGate
     from aegis.engine.runtime import RuntimeOptions, TradingRuntime
+    from aegis.engine.services import DurableServices
     from aegis.engine.session import RunSession, SessionInfo, SessionResult
     from aegis.engine.supervisor import Supervisor
 
 __all__ = [
+    "DatabaseUnavailable",
+    "Durability",
+    "DurableJournal",
+    "DurableServices",
     "FillListener",
     "PaperVenue",
+    "PositionLocks",
     "PreflightFailed",
     "PreflightReport",
+    "RiskGate",
     "RunSession",
     "RuntimeMetrics",
     "RuntimeOptions",
@@ -35,6 +46,12 @@ __all__ = [
 ]
 
 _LAZY = {
+    "DatabaseUnavailable": "aegis.engine.journal",
+    "DurableJournal": "aegis.engine.journal",
+    "Durability": "aegis.engine.durable",
+    "DurableServices": "aegis.engine.services",
+    "PositionLocks": "aegis.engine.guards",
+    "RiskGate": "aegis.engine.risk_gate",
     "UpdateApplier": "aegis.engine.applier",
     "RuntimeMetrics": "aegis.engine.metrics",
     "PaperVenue": "aegis.engine.paper",

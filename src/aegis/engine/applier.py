@@ -10,7 +10,7 @@ dropped instead of raising ``IllegalTransition``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import Final
 
@@ -25,6 +25,8 @@ from aegis.model.order import Order
 log = structlog.get_logger(__name__)
 
 _ZERO: Final = Decimal(0)
+#: Called with the order as it is after each applied update (the durable journal, PE2).
+AppliedListener = Callable[[Order, OrderUpdate], None]
 
 
 class UpdateApplier:
@@ -34,10 +36,27 @@ class UpdateApplier:
     ``stale_status``, ``unknown_order``) for metrics and tests.
     """
 
-    def __init__(self, pipeline: TradingPipeline) -> None:
+    def __init__(
+        self, pipeline: TradingPipeline, *, on_applied: AppliedListener | None = None
+    ) -> None:
         self.pipeline = pipeline
+        self.on_applied = on_applied
         self._seen_trades: set[tuple[str, str]] = set()
         self.skipped: Counter[str] = Counter()
+
+    def remember(self, fills: Iterable[Fill]) -> None:
+        """Mark fills as applied already (restored from the store at start: PE4)."""
+        self._seen_trades.update((f.client_order_id, f.trade_id) for f in fills)
+
+    def notify(self, updates: Iterable[OrderUpdate]) -> None:
+        """Report applied ``updates`` to ``on_applied`` with each order's current state."""
+        if self.on_applied is None:
+            return
+        orders = self.pipeline.order_manager.orders
+        for update in updates:
+            order = orders.get(update.client_order_id)
+            if order is not None:
+                self.on_applied(order, update)
 
     def applicable(self, updates: Iterable[OrderUpdate]) -> list[OrderUpdate]:
         """Return the updates that are new and legal now, remembering their fills as seen.
@@ -65,8 +84,15 @@ class UpdateApplier:
     def apply(self, updates: Iterable[OrderUpdate]) -> list[OrderUpdate]:
         """Apply the applicable updates through the pipeline; return what was applied."""
         fresh = self.applicable(updates)
-        if fresh:
+        if not fresh:
+            return fresh
+        if self.on_applied is None:
             self.pipeline.on_updates(fresh)
+            return fresh
+        # one at a time: each update is journaled with the order state it produced (PE2)
+        for update in fresh:
+            self.pipeline.on_updates((update,))
+            self.notify((update,))
         return fresh
 
     def apply_fills(self, fills: Sequence[Fill]) -> list[OrderUpdate]:

@@ -20,6 +20,9 @@ from aegis.model.signals import Decision
 from aegis.risk import Sizer
 
 FillListener = Callable[[Fill], None]
+#: Pre-trade check of an entry (risk, RK1/RK2): the approved quantity, or None when refused
+#: (the gate records why). Called after planning, before sizing and the intent write.
+EntryGate = Callable[[Decision, float], Decimal | None]
 _ZERO = Decimal(0)
 _REJECT = OrderEventKind.REJECT
 
@@ -51,6 +54,7 @@ class TradingPipeline:
         self.sizer = sizer
         self.venue = venue
         self.on_fill = on_fill
+        self.entry_gate: EntryGate | None = None
         self.fills: list[Fill] = []
         self.decisions: list[Decision] = []
         # Decisions whose order is prepared but whose venue answer is not applied yet.
@@ -80,6 +84,10 @@ class TradingPipeline:
         if plan is None:
             return None
         quantity = plan.exit_quantity
+        if quantity is None and self.entry_gate is not None:
+            quantity = self.entry_gate(decision, reference_price)
+            if quantity is None:
+                return None
         instrument = manager.instruments[decision.symbol]
         sizer = self.sizer
         needs_equity = quantity is None and sizer.uses_equity

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -32,16 +32,21 @@ from aegis.data.feeds import (
     UserStreamSupervisor,
 )
 from aegis.engine.applier import UpdateApplier
+from aegis.engine.crashpoints import crash_point
+from aegis.engine.durable import Durability
+from aegis.engine.journal import DatabaseUnavailable
 from aegis.engine.metrics import RuntimeMetrics
 from aegis.engine.paper import PaperVenue
 from aegis.engine.pipeline import TradingPipeline
 from aegis.engine.record import RunRecord
 from aegis.engine.sync import OrderSync
 from aegis.model.candle import Candle
+from aegis.model.enums import PositionSide
 from aegis.model.errors import OrderRejected, TransientVenueError, VenueError
 from aegis.model.events import Fill, OrderEventKind, OrderUpdate
 from aegis.model.order import Order
 from aegis.model.signals import Action, Decision
+from aegis.risk import BreakerKind
 from aegis.strategies import Strategy
 from aegis.venues.base import Venue, VenueOrder
 
@@ -92,6 +97,7 @@ class TradingRuntime:
         sleep: Sleep = asyncio.sleep,
         wall_clock: NowMs,
         metrics: RuntimeMetrics | None = None,
+        durability: Durability | None = None,
     ) -> None:
         missing = [s for s in options.symbols if s not in strategies]
         if missing:
@@ -107,10 +113,18 @@ class TradingRuntime:
         self.record = RunRecord.for_symbols(
             options.symbols, sum(portfolio.cash.values(), Decimal(0))
         )
-        self.applier = UpdateApplier(pipeline)
+        self.durability = durability
+        self.applier = UpdateApplier(
+            pipeline, on_applied=None if durability is None else durability.on_applied
+        )
         self.order_sync = OrderSync(venue, self.applier, self.metrics)
         self.buffers = RingBuffers(options.ring_capacity, timeframe_ms=self.timeframe_ms)
         self.is_deciding = True
+        #: awaited at the candle boundary after a user-stream reconnect (not the first connect)
+        self.after_resync: Callable[[], Awaitable[None]] | None = None
+        self._reconcile_due = False
+        #: candle open time per symbol up to which a restored strategy has already decided
+        self.resume_after_ms: dict[str, int] = {}
         self.is_warming = False
         self.processed_ms: dict[str, int] = {}
         self.last_close: dict[str, Decimal] = {}
@@ -167,11 +181,23 @@ class TradingRuntime:
         if not self.is_warming:
             self.record.symbols[symbol].add_candle(candle.ts_ms, candle.close)
             await self._fills_due(symbol, candle)
+            if self._reconcile_due and self.after_resync is not None:
+                self._reconcile_due = False
+                await self.after_resync()
+        if candle.ts_ms <= self.resume_after_ms.get(symbol, -1):
+            # restored from a snapshot (PE3): the strategy decided on this candle already
+            await self._mark_processed(symbol, candle.ts_ms)
+            return
         strategy = self.strategies[symbol]
         decision = strategy.on_candle(candle, symbol)
         if not self.is_warming and self.is_deciding and not self.feed.is_stale(symbol):
             self.metrics.decisions.labels(action=decision.action.name).inc()
-            if decision.action is not Action.HOLD:
+            durability = self.durability
+            if durability is not None and not durability.may_decide:
+                # the database cannot take an intent: no new decision until it is back
+                log.warning("decision_skipped_database_down", symbol=symbol,
+                            action=decision.action.name)  # fmt: skip
+            elif decision.action is not Action.HOLD:
                 self.record.add_decision(decision)
                 await self._act(decision, candle, received)
         await self._mark_processed(symbol, candle.ts_ms)
@@ -185,7 +211,7 @@ class TradingRuntime:
 
     async def _act(self, decision: Decision, candle: Candle, received: float) -> None:
         ts_ns = (candle.ts_ms + self.timeframe_ms) * _MS_TO_NS
-        order = self.pipeline.prepare_order(decision, candle.close, ts_ns)
+        order = self.prepare(decision, candle.close, ts_ns)
         if order is None:
             self._count_rejected_thought()
             return
@@ -198,6 +224,33 @@ class TradingRuntime:
             if not self._submitting:
                 self._idle.set()
         self.metrics.decision_latency.observe(time.perf_counter() - received)
+
+    def prepare(self, decision: Decision, reference_price: float, ts_ns: int) -> Order | None:
+        """Risk, exit lock (OR4), intent write (OR2): the order ready for the wire, or None."""
+        durability = self.durability
+        if durability is None:
+            return self.pipeline.prepare_order(decision, reference_price, ts_ns)
+        key = _exit_key(decision)
+        if key is not None and not durability.locks.acquire(key):
+            self.pipeline.order_manager.reject(
+                decision, f"an exit of position {key[0]} {key[1]} is already in flight (OR4)"
+            )
+            return None
+        expected = durability.gate.expected_client_order_id()
+        try:
+            order = self.pipeline.prepare_order(decision, reference_price, ts_ns)
+        except DatabaseUnavailable as error:
+            # OR2: an intent that could not be written is never sent
+            log.error("order_not_sent_database_down", symbol=decision.symbol, error=str(error))
+            order = None
+        if order is None or order.client_order_id != expected:
+            durability.gate.release(expected)
+        if key is not None:
+            if order is None:
+                durability.locks.release(key)
+            else:
+                durability.locks.bind(key, order.client_order_id)
+        return order
 
     async def quiesce(self) -> None:
         """Stop deciding and wait until no submission is in flight (shutdown, OP2)."""
@@ -212,6 +265,7 @@ class TradingRuntime:
             # The book is one-way (PositionMode.ONE_WAY): a position side on the wire would ask
             # a one-way account for hedge-mode legs (Binance -4061).
             wire = order.replace(position_side=None)
+        crash_point("before_submit")  # intent committed, venue not called yet
         try:
             update = await self.venue.submit(wire)
         except OrderRejected as error:
@@ -228,7 +282,10 @@ class TradingRuntime:
         else:
             if update.kind is OrderEventKind.REJECT:
                 self.metrics.rejects.labels(reason="venue").inc()
-        result = self.pipeline.complete_submission(order, self.applier.applicable([update]))
+        crash_point("after_submit_before_ack")  # venue answered, answer not applied yet
+        fresh = self.applier.applicable([update])
+        result = self.pipeline.complete_submission(order, fresh)
+        self.applier.notify(fresh)
         log.info(
             "order_submitted",
             client_order_id=order.client_order_id,
@@ -271,6 +328,10 @@ class TradingRuntime:
             self.buffers[symbol].clear()
             log.warning("strategy_reset_after_gap", symbol=symbol, epoch=health.epoch)
         self.metrics.feed_stale.labels(symbol=symbol).set(1 if health.is_stale else 0)
+        if health.stale_reason is not None and self.durability is not None:
+            # RK3: "waiting for the first candle" is not stale data; a gap or silence is
+            reason = f"{symbol} stale: {health.stale_reason}"
+            self.durability.trip(BreakerKind.STALE_DATA, reason)
 
     # ------------------------------------------------------------------ orders from the venue
     def on_stream_update(self, update: OrderUpdate) -> None:
@@ -281,6 +342,10 @@ class TradingRuntime:
         """After every (re)connect: apply missed fills, then settle orders the venue closed."""
         self.applier.apply_fills([f for f in resync.fills if f.symbol in self.record.symbols])
         await self.order_sync.reconcile(resync.open_orders)
+        if self.after_resync is not None and resync.reason != "start":
+            # RC1: events may have been missed while the stream was down: a full reconciliation
+            # at the next candle boundary, once in-flight fills are confirmed (no false drift)
+            self._reconcile_due = True
 
     def _on_fill(self, fill: Fill) -> None:
         self.record.add_fill(fill)
@@ -290,6 +355,14 @@ class TradingRuntime:
     def equity(self) -> Decimal:
         """Return the portfolio's equity marked at the last closes."""
         return self.pipeline.order_manager.portfolio.equity(self.last_close)
+
+
+def _exit_key(decision: Decision) -> tuple[str, PositionSide] | None:
+    if decision.action is Action.EXIT_LONG:
+        return decision.symbol, PositionSide.LONG
+    if decision.action is Action.EXIT_SHORT:
+        return decision.symbol, PositionSide.SHORT
+    return None
 
 
 class _RestartableStream:

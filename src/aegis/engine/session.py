@@ -21,14 +21,17 @@ import structlog
 
 from aegis.config import Settings
 from aegis.data.feeds import VirtualClock
+from aegis.engine.assembly import DurableParts, build_durable, open_store
 from aegis.engine.clock import HistoryClock, wall_clock_ms
+from aegis.engine.controls import write_pid
 from aegis.engine.emulator import EmulatorHandle, start_emulator
 from aegis.engine.metrics import RuntimeMetrics
 from aegis.engine.paper import PaperVenue
 from aegis.engine.pipeline import SyncVenue, TradingPipeline
 from aegis.engine.preflight import PreflightReport, preflight
+from aegis.engine.recovery import recover, stored_next_sequence
 from aegis.engine.runtime import RuntimeOptions, TradingRuntime
-from aegis.engine.sequence import SequenceFile
+from aegis.engine.services import DurableServices
 from aegis.engine.stepping import HttpStepper, InProcessStepper, StepDriver, Stepper
 from aegis.engine.supervisor import Supervisor
 from aegis.execution import OrderManager
@@ -38,6 +41,7 @@ from aegis.model.events import OrderUpdate
 from aegis.model.order import Order
 from aegis.model.portfolio import Portfolio
 from aegis.risk import FixedFraction, FixedQuantity, Sizer
+from aegis.store import Store
 from aegis.strategies import Strategy, create_strategy
 from aegis.venues.base import Venue
 from aegis.venues.sim import FillModel
@@ -125,6 +129,9 @@ class RunSession:
         self.runtime: TradingRuntime | None = None
         self.health_url: str | None = None
         self.step_driver: StepDriver | None = None
+        self.store: Store | None = None
+        self.durable: DurableParts | None = None
+        self.services: DurableServices | None = None
 
     @property
     def is_step_driven(self) -> bool:
@@ -156,6 +163,12 @@ class RunSession:
         if exchange_settings.name == "emulator" and base_url is None:
             raise ConfigError("setting exchange.url is required for an external emulator")
         live = CcxtVenue(ccxt_name, exchange_settings, base_url=base_url)
+        if exchange_settings.name == "emulator":
+            # ccxt's client-side limiter spaces every REST call by the venue's rateLimit (50 ms
+            # for binanceusdm): a --speed max replay confirming orders each candle waited there.
+            # The emulator enforces Binance's weights itself and answers 429 / 418, which the
+            # venue's shared RateLimitGate obeys for every caller; real exchanges keep it (OR5).
+            live.exchange.enableRateLimit = False
         if self.settings.mode == "live":
             if not exchange_settings.has_credentials:
                 raise ConfigError(
@@ -192,7 +205,15 @@ class RunSession:
         if isinstance(stepper, InProcessStepper):
             self.supervisor.start("emulator-pacer", stepper.pace(speed), critical=False)
             return stepper.history_ms, asyncio.sleep, None, None
-        return HistoryClock(history_now, speed).now_ms, asyncio.sleep, None, None
+        if isinstance(stepper, HttpStepper):
+            await stepper.close()  # only read once here: the external emulator paces itself
+        # /_admin/clock is the open time of the next candle to close; the replay's continuous
+        # time is up to one candle later. A clock that lags holds a kline pushed as closed in the
+        # feed (CandleSeries.is_closed) until it catches up: up to a candle of added latency.
+        # Anchored at the upper bound it leads by less than a candle, which is harmless: the
+        # emulator never publishes a candle before its close, as a live exchange's wall clock
+        # is past the close when the venue sends it.
+        return HistoryClock(history_now + timeframe_ms, speed).now_ms, asyncio.sleep, None, None
 
     async def _run(self, exchange_settings: Any, base_url: str | None) -> SessionResult:
         settings = self.settings
@@ -201,12 +222,16 @@ class RunSession:
         info = SessionInfo(settings.mode, venue.name, symbols, emulator_url=base_url)
         try:
             info.preflight = await preflight(venue, symbols, wall_clock=wall_clock_ms)
+            # PE1: the store opens and migrates before anything trades
+            self.store = await asyncio.to_thread(open_store, settings)
             clock, sleep, virtual, stepper = await self._clocks(base_url)
             runtime = self._build_runtime(venue, info.preflight, clock, sleep)
             self.runtime = runtime
             return await self._trade(runtime, info, virtual, stepper)
         finally:
             await venue.close()
+            if self.store is not None:
+                self.store.close()
 
     def _build_runtime(
         self, venue: Venue, report: PreflightReport, clock: Callable[[], int], sleep: Any
@@ -220,16 +245,24 @@ class RunSession:
         else:
             cash = {q: Decimal(report.balances.get(q, Decimal(0))) for q in quotes}
         portfolio = Portfolio(cash, PositionMode.ONE_WAY)
-        sequence = SequenceFile(settings.data_dir / "state" / f"{settings.bot_id}.sequence")
+        store = self.store
+        if store is None:
+            raise RuntimeError("the store opens before the runtime is built")
+        # PE4: the client-order sequence lives in the store, not in process memory
         manager = OrderManager(
             settings.bot_id,
             instruments,
             portfolio,
-            next_sequence=sequence.read(),
-            intent_writer=sequence.intent_writer,
+            next_sequence=stored_next_sequence(store, settings.database.tenant, settings.bot_id),
         )
         sync_venue: SyncVenue = venue.sim if isinstance(venue, PaperVenue) else _AsyncVenueOnly()
-        pipeline = TradingPipeline(manager, make_sizer(settings), sync_venue)
+        sizer = make_sizer(settings)
+        pipeline = TradingPipeline(manager, sizer, sync_venue)
+        marks: dict[str, Decimal] = {}
+        durable = build_durable(settings, store, manager, sizer, marks, venue,
+                                reconcile=not isinstance(venue, PaperVenue))  # fmt: skip
+        self.durable = durable
+        pipeline.entry_gate = durable.durability.gate
         strategies: dict[str, Strategy] = {
             s: create_strategy(settings.strategy.name, settings.strategy.params) for s in symbols
         }
@@ -245,10 +278,13 @@ class RunSession:
             user_stream_silence_s=run.user_stream_silence_s,
             gap_retry_delay_s=0.0 if self.is_step_driven else 1.0,
         )
-        return TradingRuntime(
+        runtime = TradingRuntime(
             venue, pipeline, strategies, options,
             clock=clock, sleep=sleep, wall_clock=wall_clock_ms, metrics=RuntimeMetrics(),
+            durability=durable.durability,
         )  # fmt: skip
+        durable.durability.gate.marks = runtime.last_close  # equity at the last closes
+        return runtime
 
     async def _trade(
         self,
@@ -259,8 +295,13 @@ class RunSession:
     ) -> SessionResult:
         supervisor = self.supervisor
         self._install_signals()
+        pid_path = None
         try:
+            await self._recover(runtime)
+            pid_path = write_pid(self.settings.data_dir, self.settings.bot_id)
             await runtime.warm_up()
+            if self.services is not None:
+                self.services.start(supervisor)
             supervisor.start("user-stream", runtime.user_stream.run())
             supervisor.start("candle-feed", runtime.feed.run())
             await self._start_health(runtime, info)
@@ -276,15 +317,38 @@ class RunSession:
                 supervisor.start("live-view", self.view(info, runtime), critical=False)
             await supervisor.stop_requested.wait()
             unsettled = await self._shutdown(runtime)
+            if self.services is not None:
+                await self.services.stop()  # writes the backlog and the shutdown snapshot
         finally:
             self._remove_signals()
             await supervisor.cancel_all()
+            if pid_path is not None:
+                pid_path.unlink(missing_ok=True)
             close = getattr(stepper, "close", None)
             if close is not None:
                 await close()
         return SessionResult(
             runtime, info, supervisor.stop_reason, unsettled, dict(supervisor.failures)
         )
+
+    async def _recover(self, runtime: TradingRuntime) -> None:
+        """PE3: snapshot, pending orders, start reconciliation, rehydration; then services."""
+        durable, store = self.durable, self.store
+        if durable is None or store is None:
+            return
+        services = DurableServices(
+            runtime, durable.durability, store, self.settings.database,
+            reconciler=durable.reconciler,
+        )  # fmt: skip
+        if durable.reconciler is not None:
+            durable.reconciler.on_alert = services.on_reconciliation
+        self.services = services
+        portfolio = runtime.pipeline.order_manager.portfolio
+        # live: the venue's balances already hold every realised PnL the replay adds again
+        cash = None if isinstance(runtime.venue, PaperVenue) else dict(portfolio.cash)
+        await recover(runtime, durable.durability, store, reconciler=durable.reconciler,
+                      cash=cash)  # fmt: skip
+        await services.poll_controls()  # requests made while no runtime ran (kill latches)
 
     async def _drive(self, driver: StepDriver) -> None:
         await driver.run()

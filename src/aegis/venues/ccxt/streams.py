@@ -69,6 +69,30 @@ class OrderUpdateTracker:
     def __init__(self) -> None:
         self._filled: dict[str, Decimal] = {}
         self._accepted: set[str] = set()
+        # the last snapshot state seen per client id: finds what ``from_cache`` has not seen
+        self._seen: dict[str, tuple[Any, ...]] = {}
+
+    def from_cache(self, cache: Sequence[Mapping[str, Any]] | None) -> list[OrderUpdate]:
+        """Return the events of cached snapshots that changed since this tracker saw them.
+
+        ccxt.pro wakes a ``watch_orders`` caller only for a message that arrives while the
+        caller waits; one that lands between two watches (the FILL right after the ACCEPT of
+        a market order) is stored in ``exchange.orders`` with no wake-up, and its events would
+        wait for the next message on the stream, possibly forever. The cache moves an updated
+        order to its end, so scanning from the newest entry back to the first one already seen
+        in its current state finds every missed snapshot, in O(new entries).
+        """
+        if not cache:
+            return []
+        missed: list[Mapping[str, Any]] = []
+        for raw in reversed(cache):
+            client_id = raw.get("clientOrderId")
+            if client_id is None:
+                continue  # not ours (placed without a client id): never seen, never returned
+            if self._seen.get(str(client_id)) == _state(raw):
+                break
+            missed.append(raw)
+        return [event for raw in reversed(missed) for event in self.updates(raw)]
 
     def seed(self, client_order_id: str, filled: Decimal) -> None:
         """Start tracking an order whose fills up to ``filled`` are already known."""
@@ -81,6 +105,7 @@ class OrderUpdateTracker:
         if client_id is None:
             return []
         cid = str(client_id)
+        self._seen[cid] = _state(raw)
         symbol = str(raw.get("symbol"))
         venue_id = None if raw.get("id") is None else str(raw.get("id"))
         ts_ms = int(raw.get("lastUpdateTimestamp") or raw.get("timestamp") or 0)
@@ -102,6 +127,11 @@ class OrderUpdateTracker:
         if terminal is not None:
             events.append(OrderUpdate(cid, terminal, ts_ms * _MS_TO_NS, None, venue_id))
         return events
+
+
+def _state(raw: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What makes two snapshots of one order different for ``OrderUpdateTracker``."""
+    return (raw.get("status"), raw.get("filled"), raw.get("lastUpdateTimestamp"))
 
 
 def _fill(raw: Mapping[str, Any], cid: str, symbol: str, quantity: Decimal, ts_ms: int) -> Fill:

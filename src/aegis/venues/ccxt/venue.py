@@ -365,9 +365,19 @@ class CcxtVenue:
     async def watch_order_updates(self) -> list[OrderUpdate]:
         """Wait for own order events on the user-data stream and return them."""
         exchange = self.exchange
+        tracker = self._orders
         while True:
+            # Snapshots that reached ccxt's cache while no watch waited first (no lost wake-up:
+            # see OrderUpdateTracker.from_cache); then the watch, then its cache again.
+            updates = tracker.from_cache(getattr(exchange, "orders", None))
+            if updates:
+                return updates
             raw = await self.caller.once("watch_orders", lambda: exchange.watch_orders())
-            updates = [u for r in raw for u in self._orders.updates(r)]
+            cached = getattr(exchange, "orders", None)
+            if cached:
+                updates = tracker.from_cache(cached)
+            else:
+                updates = [u for r in raw for u in tracker.updates(r)]
             if updates:
                 return updates
 

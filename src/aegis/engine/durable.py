@@ -1,0 +1,181 @@
+"""What makes the runtime durable: journal, risk gate, exit locks, breakers, kill switch.
+
+``Durability`` is handed to ``TradingRuntime``; the runtime calls its hooks at each step of the
+order lifecycle and it journals (PE2), releases reservations (RK2), frees exit locks (OR4) and
+trips or resumes circuit breakers with an audit row and an alert (RK3, API4). A runtime without
+it (unit tests, the parity fakes) trades exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+import structlog
+
+from aegis.engine.crashpoints import crash_point
+from aegis.engine.guards import PositionLocks
+from aegis.engine.journal import DurableJournal
+from aegis.engine.risk_gate import RiskGate
+from aegis.model.events import OrderUpdate
+from aegis.model.order import Order
+from aegis.risk import BreakerAuditEvent, BreakerBoard, BreakerKind, KillSwitch, RiskEngine
+
+log = structlog.get_logger(__name__)
+
+SYSTEM_ACTOR: Final = "system"
+
+
+@dataclass(slots=True)
+class Restored:
+    """What start-up recovery restored (shown by ``aegis status``)."""
+
+    snapshot_owner: str | None = None
+    snapshot_created_ns: int | None = None
+    last_candles: dict[str, int] = field(default_factory=dict)
+    strategies: list[str] = field(default_factory=list)
+    orders: int = 0
+    open_orders: int = 0
+    fills: int = 0
+    pending_resolved: int = 0
+    start_reconciliation: str | None = None
+    breakers: list[str] = field(default_factory=list)
+    kill_switch: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-safe dict."""
+        return {
+            "snapshot_owner": self.snapshot_owner,
+            "snapshot_created_ns": self.snapshot_created_ns,
+            "last_candles": dict(self.last_candles),
+            "strategies": list(self.strategies),
+            "orders": self.orders,
+            "open_orders": self.open_orders,
+            "fills": self.fills,
+            "pending_resolved": self.pending_resolved,
+            "start_reconciliation": self.start_reconciliation,
+            "breakers": list(self.breakers),
+            "kill_switch": list(self.kill_switch),
+        }
+
+
+class Durability:
+    """The runtime's durable side; see the module docstring.
+
+    ``clock_ns`` stamps breaker events (wall time: operators read them).
+    """
+
+    def __init__(
+        self,
+        journal: DurableJournal,
+        risk: RiskEngine,
+        gate: RiskGate,
+        *,
+        kill_switch: KillSwitch,
+        clock_ns: Callable[[], int],
+        locks: PositionLocks | None = None,
+    ) -> None:
+        self.journal = journal
+        self.risk = risk
+        self.gate = gate
+        self.kill_switch = kill_switch
+        self.clock_ns = clock_ns
+        self.locks = PositionLocks() if locks is None else locks
+        self.restored = Restored()
+        journal.on_availability = self.on_database
+        journal.on_round_trip = lambda trade: risk.record_round_trip(
+            trade.pnl, trade.exit_ts_ns or clock_ns()
+        )
+
+    @property
+    def tenant(self) -> str:
+        """Return the tenant the bot belongs to."""
+        return self.journal.tenant
+
+    @property
+    def bot_id(self) -> str:
+        """Return the bot id."""
+        return self.journal.bot_id
+
+    @property
+    def breakers(self) -> BreakerBoard:
+        """Return the risk engine's breaker board."""
+        return self.risk.breakers
+
+    @property
+    def may_decide(self) -> bool:
+        """Return False while the database cannot take an intent (no new decisions)."""
+        return self.journal.is_available
+
+    # ----------------------------------------------------------------- order lifecycle
+    def on_applied(self, order: Order, update: OrderUpdate) -> None:
+        """Journal one applied update; free locks and reservations of a final order."""
+        if update.fill is not None:
+            crash_point("after_ack_before_fill")
+        self.journal.record_update(order, update)
+        if order.status.is_terminal:
+            self.locks.on_order(order)
+            if order.tag == "entry":
+                self.gate.release(order.client_order_id)
+
+    # ----------------------------------------------------------------- breakers (RK3)
+    def trip(
+        self, kind: BreakerKind, reason: str, *, actor: str = SYSTEM_ACTOR
+    ) -> BreakerAuditEvent | None:
+        """Trip ``kind``: entries pause; audited and alerted once per trip."""
+        event = self.breakers.trip(kind, reason, self.clock_ns(), actor)
+        self._record(event)
+        return event
+
+    def record(self, event: BreakerAuditEvent | None) -> None:
+        """Audit and alert a breaker event a monitor returned (None: nothing happened)."""
+        self._record(event)
+
+    def resume(
+        self, kind: BreakerKind | Literal["all"], actor: str, reason: str
+    ) -> list[BreakerAuditEvent]:
+        """Resume ``kind`` (explicit, RK3); return the events written."""
+        events = self.breakers.resume(kind, actor, self.clock_ns(), reason)
+        for event in events:
+            self._record(event)
+        return events
+
+    def _record(self, event: BreakerAuditEvent | None) -> None:
+        if event is None:
+            return
+        breaker, action = str(event.breaker), str(event.action)
+        self.journal.breaker_event(breaker, action, event.reason, event.actor)
+        self.journal.audit(event.actor, f"breaker_{action}", "ok", event.to_json())
+        log.warning("alert", alert=f"breaker_{action}", bot_id=event.bot_id, breaker=breaker,
+                    reason=event.reason, actor=event.actor)  # fmt: skip
+
+    def on_database(self, is_available: bool, reason: str) -> None:
+        """Pause entries while the database is away; resume when the backlog is written.
+
+        The only automatic resume: the condition is the runtime's own storage, and the backlog
+        written first guarantees nothing was lost (issue 4 section 3).
+        """
+        if not is_available:
+            self.trip(BreakerKind.DATABASE_DOWN, f"database unavailable: {reason}")
+        elif self.breakers.is_tripped(BreakerKind.DATABASE_DOWN):
+            self.resume(BreakerKind.DATABASE_DOWN, "system:database-recovered", reason)
+
+    def on_reconciliation(self, mismatches: int, summary: str) -> None:
+        """Trip the reconciliation breaker on a run with mismatches (RK3)."""
+        event = self.breakers.reconciliation_result(mismatches, self.clock_ns(), summary)
+        self._record(event)
+
+    # ----------------------------------------------------------------- snapshots
+    def state(self) -> dict[str, Any]:
+        """Return the risk and kill-switch state for the bot snapshot (PE3)."""
+        return {"risk": self.risk.state(), "kill_switch": self.kill_switch.state()}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Load what ``state`` returned."""
+        if "risk" in state:
+            self.risk.restore(state["risk"])
+        if "kill_switch" in state:
+            self.kill_switch.restore(state["kill_switch"])
+        self.restored.breakers = [str(kind) for kind in self.breakers.tripped()]
+        self.restored.kill_switch = [scope.label() for scope in self.kill_switch.latched()]
