@@ -26,6 +26,12 @@ test: install
 bench: install
 	$(PY) -m benchmarks.run
 
+# Issue 4 §3: 50 SIGKILLs across the order lifecycle on each database; `make test` runs a
+# smaller count (tests/crash).
+crash-test: install
+	$(PY) -m benchmarks.crash_test --kills 50 --database sqlite
+	$(PY) -m benchmarks.crash_test --kills 50 --database postgres
+
 lint: install
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
