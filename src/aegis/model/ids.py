@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-CLIENT_ORDER_ID_PATTERN: Final = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+CLIENT_ORDER_ID_PATTERN: Final = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}\Z")
 MAX_SEQUENCE: Final = 36**12 - 1
 _RAW_BOT_ID: Final = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
 _DIGITS: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -47,7 +47,7 @@ def bot_key(bot_id: str) -> str:
     Ids of up to 20 characters from ``[A-Za-z0-9_-]`` are kept as they are; any other bot id
     becomes the first 20 hex digits (80 bits) of its BLAKE2b digest.
     """
-    if _RAW_BOT_ID.match(bot_id):
+    if _RAW_BOT_ID.fullmatch(bot_id):
         return bot_id
     return hashlib.blake2b(bot_id.encode("utf-8"), digest_size=10).hexdigest()
 
@@ -72,7 +72,7 @@ def client_order_id(bot_id: str, sequence: int) -> str:
 def _prefix(bot_id: str) -> str:
     # the same test as bot_key's, not ``key is bot_id``: the cache may hand back an equal string
     # that is a different object
-    separator = _RAW_SEPARATOR if _RAW_BOT_ID.match(bot_id) else _HASHED_SEPARATOR
+    separator = _RAW_SEPARATOR if _RAW_BOT_ID.fullmatch(bot_id) else _HASHED_SEPARATOR
     return bot_key(bot_id) + separator
 
 
@@ -80,7 +80,7 @@ def parse_client_order_id(client_id: str) -> ClientOrderIdParts:
     """Split a client id made by ``client_order_id``; raises ``ValueError`` for a foreign id."""
     raw_key, raw_separator, raw_sequence = client_id.rpartition(_RAW_SEPARATOR)
     hashed_key, hashed_separator, hashed_sequence = client_id.rpartition(_HASHED_SEPARATOR)
-    if raw_separator and _RAW_BOT_ID.match(raw_key):
+    if raw_separator and _RAW_BOT_ID.fullmatch(raw_key):
         key, digits, is_hashed = raw_key, raw_sequence, False
     elif hashed_separator and re.fullmatch(r"[0-9a-f]{20}", hashed_key):
         key, digits, is_hashed = hashed_key, hashed_sequence, True

@@ -49,3 +49,15 @@ def test_negative_sequence_is_an_error() -> None:
 def test_foreign_id_does_not_parse() -> None:
     with pytest.raises(ValueError, match="was not made by client_order_id"):
         parse_client_order_id("web_8f7Aq")
+
+
+@pytest.mark.parametrize("bot_id", ["0\n", "bot\n", "a\r\n"])
+def test_bot_ids_with_a_trailing_newline_still_give_valid_ids(bot_id: str) -> None:
+    # `$` also matches before a final newline: found by hypothesis, an id "0\n.0" slipped out
+    made = client_order_id(bot_id, 1)
+    assert CLIENT_ORDER_ID_PATTERN.fullmatch(made)
+    assert "\n" not in made
+
+
+def test_pattern_refuses_a_trailing_newline() -> None:
+    assert CLIENT_ORDER_ID_PATTERN.match("bot.1\n") is None
