@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from aegis.cli._usage import fail, parse_params
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -18,13 +20,7 @@ if TYPE_CHECKING:
     from aegis.backtest import BacktestResult
     from aegis.data import Candles
 
-EXIT_USAGE = 2
 _PROGRESS_MIN_CANDLES = 200_000
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_USAGE)
 
 
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
@@ -50,16 +46,6 @@ def _unmap_large_blocks() -> None:
         mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
 
 
-def _parse_params(pairs: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            _fail(f"--param {pair!r} must look like key=value")
-        params[key.strip()] = value.strip()
-    return params
-
-
 def _decimal_option(name: str, text: str | None) -> Any:
     from decimal import Decimal, InvalidOperation
 
@@ -68,9 +54,9 @@ def _decimal_option(name: str, text: str | None) -> Any:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        _fail(f"{name} {text!r} is not a number")
+        fail(f"{name} {text!r} is not a number")
     if not value.is_finite():
-        _fail(f"{name} {text!r} must be finite")
+        fail(f"{name} {text!r} must be finite")
     return value
 
 
@@ -79,23 +65,23 @@ def _load(data: Path, symbol: str | None, timeframe: str | None) -> Candles:
     from aegis.model.errors import AegisError
 
     if not data.is_file():
-        _fail(f"--data {data}: no such file")
+        fail(f"--data {data}: no such file")
     try:
         candles = read_candles(data, symbol=symbol)
     except (AegisError, OSError, ValueError) as exc:
         message = str(exc)
-        _fail(message if str(data) in message else f"--data {data}: {message}")
+        fail(message if str(data) in message else f"--data {data}: {message}")
     if timeframe is None:
         return candles
     try:
         target_ms = parse_timeframe(timeframe)
     except (AegisError, ValueError) as exc:
-        _fail(f"--timeframe {timeframe!r}: {exc}")
+        fail(f"--timeframe {timeframe!r}: {exc}")
     source_ms = candles.timeframe_ms
     if source_ms is None or target_ms == source_ms:
         return candles
     if target_ms < source_ms or target_ms % source_ms:
-        _fail(
+        fail(
             f"--timeframe {timeframe} cannot be built from the file's {source_ms} ms candles "
             "(only a coarser multiple can)"
         )
@@ -154,14 +140,14 @@ def backtest(
 ) -> None:
     """Backtest a strategy on a candle file through the live order pipeline."""
     if size is not None and fraction is not None:
-        _fail("--size and --fraction are mutually exclusive: give one of them")
+        fail("--size and --fraction are mutually exclusive: give one of them")
     config_values = {
         "cash": _decimal_option("--cash", cash),
         "fee_bps": _decimal_option("--fee-bps", fee_bps),
         "size": _decimal_option("--size", size),
         "fraction": _decimal_option("--fraction", fraction),
     }
-    params = _parse_params(param or [])
+    params = parse_params(param or [])
 
     from aegis.backtest import BacktestConfig
     from aegis.model.errors import AegisError
@@ -171,11 +157,11 @@ def backtest(
         instance = create_strategy(strategy, params)
     except (AegisError, KeyError, ValueError, TypeError) as exc:
         given = f" with {params}" if params else ""
-        _fail(f"--strategy {strategy}{given}: {str(exc).strip(chr(39))}")
+        fail(f"--strategy {strategy}{given}: {str(exc).strip(chr(39))}")
     try:
         config = BacktestConfig(seed=seed, symbol=symbol, **config_values)
     except AegisError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     _unmap_large_blocks()
     candles = _load(data, symbol, timeframe)
     _run_and_print(candles, instance, config, json_output, report)
@@ -206,7 +192,7 @@ def _run_and_print(
         else:
             result = run_backtest(candles, strategy, config)
     except AegisError as exc:
-        _fail(f"backtest of {candles.source or 'the data'}: {exc}")
+        fail(f"backtest of {candles.source or 'the data'}: {exc}")
     written: Path | None = None
     if report is not None:
         from aegis.backtest import write_report
@@ -214,7 +200,7 @@ def _run_and_print(
         try:
             written = write_report(result, report)
         except OSError as exc:
-            _fail(f"--report {report}: {exc}")
+            fail(f"--report {report}: {exc}")
     if json_output:
         payload = result.to_json()
         if written is not None:

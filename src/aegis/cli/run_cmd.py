@@ -9,26 +9,11 @@ in an unknown state after shutdown exit 4; a run that stops normally (signal, en
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
-EXIT_USAGE = 2
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _params(pairs: list[str]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            _fail(f"--param {pair!r} must look like key=value")
-        params[key.strip()] = value.strip()
-    return params
+from aegis.cli._usage import fail, parse_params
 
 
 def _overrides(values: dict[str, Any]) -> dict[str, Any]:
@@ -45,7 +30,7 @@ def _overrides(values: dict[str, Any]) -> dict[str, Any]:
         },
         "strategy": {
             "name": values["strategy"],
-            "params": _params(values["param"]) if values["param"] else None,
+            "params": parse_params(values["param"]) if values["param"] else None,
         },
         "sizing": {
             "quantity": values["size"],
@@ -107,7 +92,7 @@ def run(
     try:
         settings = load_settings(config, **_overrides(values))
     except AegisError as error:
-        _fail(str(error))
+        fail(str(error))
     from aegis.cli.run_view import run_and_report
 
     code = run_and_report(settings, json_output=json_output)

@@ -10,14 +10,10 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
-from aegis.config import ExchangeSettings
 from aegis.data.feeds import (
     Backoff,
     CandleFeed,
@@ -31,60 +27,32 @@ from aegis.data.feeds import (
 from aegis.model.candle import Candle
 from aegis.venues.base import VenueOrder
 from aegis.venues.ccxt import CcxtVenue, RetryPolicy
-from aegis.venues.emulator import AccountSpec, EmulatorConfig, EmulatorServer
+from aegis.venues.emulator import EmulatorServer
+
+from .helpers import wait_until, wall_clock_ms
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-KEY, SECRET = "key-feeds", "secret-feeds"
 XRP = "XRP/USDT:USDT"
 TF_MS = 300_000
 
 
 @pytest.fixture
-async def server(bundled_data_dir: Path) -> AsyncIterator[EmulatorServer]:
-    config = EmulatorConfig(
-        data_files=(bundled_data_dir / "binance-usdm_XRP-USDT-PERP_5m.csv.gz",),
-        accounts=(AccountSpec(KEY, SECRET, balance=Decimal(10000)),),
-        history_candles=20,
-    )
-    emulator = EmulatorServer(config)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+def server(xrp_emulator: EmulatorServer) -> EmulatorServer:
+    return xrp_emulator
 
 
 @pytest.fixture
-async def venue(server: EmulatorServer) -> AsyncIterator[CcxtVenue]:
-    settings = ExchangeSettings(
-        name="binanceusdm", api_key=SecretStr(KEY), api_secret=SecretStr(SECRET)
-    )
-    venue = CcxtVenue(
-        "binanceusdm",
-        settings,
-        base_url=server.base_url,
-        policy=RetryPolicy(base_delay_s=0.01, seed=1),
-    )
-    await venue.connect()
-    yield venue
-    await venue.close()
+async def venue(
+    server: EmulatorServer,
+    connect_venue: Callable[[EmulatorServer, RetryPolicy], Awaitable[CcxtVenue]],
+) -> CcxtVenue:
+    return await connect_venue(server, RetryPolicy(base_delay_s=0.01, seed=1))
 
 
 def history_clock(server: EmulatorServer) -> Callable[[], int]:
     """The emulator's replay time: the open time of the next candle to close."""
     return lambda: server.exchange.now_ms("usdm", "XRPUSDT")
-
-
-def wall_clock_ms() -> int:
-    return int(asyncio.get_running_loop().time() * 1000)
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager

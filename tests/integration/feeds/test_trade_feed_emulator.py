@@ -11,23 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gzip
-from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
-from aegis.config import ExchangeSettings
 from aegis.data import read_trades
 from aegis.data.feeds import Backoff, RequestBudget, TradeFeed, TradeSource
 from aegis.venues.base import PublicTrade
 from aegis.venues.ccxt import CcxtVenue, RetryPolicy
 from aegis.venues.emulator import AccountSpec, EmulatorConfig, EmulatorServer
 
+from .helpers import wait_until, wall_clock_ms
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-KEY, SECRET = "key-trades", "secret-trades"
 BTC = "BTC/USDT:USDT"
 STEP_MS = 5_000
 TRADES_FILE = "binance_BTC-USDT_trades.csv.gz"
@@ -47,14 +45,16 @@ def write_candles_from_trades(trades_path: Path, target: Path) -> None:
 
 
 @pytest.fixture
-async def server(bundled_data_dir: Path, tmp_path: Path) -> AsyncIterator[EmulatorServer]:
+async def server(
+    bundled_data_dir: Path, tmp_path: Path, emulator_account: AccountSpec
+) -> AsyncIterator[EmulatorServer]:
     candles = tmp_path / "binance-usdm_BTC-USDT-PERP_5s.csv.gz"
     trades = tmp_path / "binance-usdm_BTC-USDT-PERP_trades.csv.gz"
     trades.write_bytes((bundled_data_dir / TRADES_FILE).read_bytes())
     write_candles_from_trades(trades, candles)
     config = EmulatorConfig(
         data_files=(candles, trades),
-        accounts=(AccountSpec(KEY, SECRET, balance=Decimal(10000)),),
+        accounts=(emulator_account,),
         history_candles=1,
     )
     emulator = EmulatorServer(config)
@@ -64,29 +64,11 @@ async def server(bundled_data_dir: Path, tmp_path: Path) -> AsyncIterator[Emulat
 
 
 @pytest.fixture
-async def venue(server: EmulatorServer) -> AsyncIterator[CcxtVenue]:
-    settings = ExchangeSettings(
-        name="binanceusdm", api_key=SecretStr(KEY), api_secret=SecretStr(SECRET)
-    )
-    venue = CcxtVenue(
-        "binanceusdm", settings, base_url=server.base_url, policy=RetryPolicy(base_delay_s=0.01)
-    )
-    await venue.connect()
-    yield venue
-    await venue.close()
-
-
-async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s} s")
-        await asyncio.sleep(0.01)
-
-
-def wall_clock_ms() -> int:
-    return int(asyncio.get_running_loop().time() * 1000)
+async def venue(
+    server: EmulatorServer,
+    connect_venue: Callable[[EmulatorServer, RetryPolicy], Awaitable[CcxtVenue]],
+) -> CcxtVenue:
+    return await connect_venue(server, RetryPolicy(base_delay_s=0.01))
 
 
 def subscribed(server: EmulatorServer) -> bool:

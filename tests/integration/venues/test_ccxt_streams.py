@@ -3,52 +3,31 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from decimal import Decimal
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
-from pydantic import SecretStr
 
-from aegis.config import ExchangeSettings
 from aegis.model import VenueError
 from aegis.venues.ccxt import CcxtVenue, RetryPolicy
-from aegis.venues.emulator import AccountSpec, EmulatorConfig, EmulatorServer
+from aegis.venues.emulator import EmulatorServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-KEY, SECRET = "key-streams", "secret-streams"
 XRP = "XRP/USDT:USDT"
 TF_MS = 300_000
 
 
 @pytest.fixture
-async def server(bundled_data_dir: Path) -> AsyncIterator[EmulatorServer]:
-    config = EmulatorConfig(
-        data_files=(bundled_data_dir / "binance-usdm_XRP-USDT-PERP_5m.csv.gz",),
-        accounts=(AccountSpec(KEY, SECRET, balance=Decimal(10000)),),
-        history_candles=20,
-    )
-    emulator = EmulatorServer(config)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+def server(xrp_emulator: EmulatorServer) -> EmulatorServer:
+    return xrp_emulator
 
 
 @pytest.fixture
-async def venue(server: EmulatorServer) -> AsyncIterator[CcxtVenue]:
-    settings = ExchangeSettings(
-        name="binanceusdm", api_key=SecretStr(KEY), api_secret=SecretStr(SECRET)
-    )
-    venue = CcxtVenue(
-        "binanceusdm",
-        settings,
-        base_url=server.base_url,
-        policy=RetryPolicy(max_attempts=2, base_delay_s=0.01, seed=1),
-    )
-    await venue.connect()
-    yield venue
-    await venue.close()
+async def venue(
+    server: EmulatorServer,
+    connect_venue: Callable[[EmulatorServer, RetryPolicy], Awaitable[CcxtVenue]],
+) -> CcxtVenue:
+    return await connect_venue(server, RetryPolicy(max_attempts=2, base_delay_s=0.01, seed=1))
 
 
 async def wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:

@@ -9,12 +9,20 @@ Every candle then goes through the symbol's ``SymbolSeries`` (continuity, back-f
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 
+from aegis.data.feeds._polling import (
+    SOCKET_ERRORS,
+    budget_of,
+    checked_symbols,
+    next_in_rotation,
+    pause_if_rate_limited,
+    poll_forever,
+    wait_to_reconnect,
+)
 from aegis.data.feeds.health import FeedCounters, SymbolHealth
 from aegis.data.feeds.protocols import CandleSource, NowMs, Sleep
 from aegis.data.feeds.series import (
@@ -28,13 +36,9 @@ from aegis.data.feeds.timing import Backoff, RequestBudget, with_timeout
 from aegis.data.outliers import OutlierFilter
 from aegis.data.timeframes import parse_timeframe
 from aegis.model.candle import Candle
-from aegis.model.errors import RateLimited, StaleDataError, TransientVenueError, VenueError
+from aegis.model.errors import StaleDataError, TransientVenueError
 
 log = structlog.get_logger(__name__)
-
-# What a broken or silent socket looks like through a venue adapter: our venue errors (ccxt's are
-# translated in aegis.venues.ccxt), OS-level connection errors, and our own silence timeout.
-_SOCKET_ERRORS = (VenueError, OSError, TimeoutError)
 
 
 def _ignore_health(_health: SymbolHealth) -> None:
@@ -83,30 +87,20 @@ class CandleFeed:
         gap_policy: GapPolicy | None = None,
         outlier_filter: OutlierFilter | None = None,
     ) -> None:
-        if not symbols:
-            raise ValueError("CandleFeed needs at least one symbol, got none")
-        if len(set(symbols)) != len(symbols):
-            raise ValueError(f"CandleFeed symbols must be unique, got {list(symbols)}")
-        if not (math.isfinite(poll_interval_s) and poll_interval_s > 0):
-            raise ValueError(f"poll_interval_s must be positive, got {poll_interval_s!r}")
+        self.symbols = checked_symbols("CandleFeed", symbols, poll_interval_s)
         if not stale_after_timeframes > 0:
             raise ValueError(
                 f"stale_after_timeframes must be positive, got {stale_after_timeframes!r}"
             )
         self.timeframe = timeframe
         self.timeframe_ms = parse_timeframe(timeframe)
-        self.symbols = tuple(symbols)
         self.counters = FeedCounters()
         self._source = source
         self._now_ms = clock
         self._sleep = sleep
         self._on_health = on_health
         self._backoff = backoff if backoff is not None else Backoff()
-        self.budget = (
-            request_budget
-            if request_budget is not None
-            else RequestBudget(requests_per_s, now_ms=clock, sleep=sleep)
-        )
+        self.budget = budget_of(request_budget, requests_per_s, clock, sleep)
         self._poll_interval_s = poll_interval_s
         self._silence_timeout_s = (
             silence_timeout_s
@@ -196,20 +190,20 @@ class CandleFeed:
                     self._sleep,
                     name=f"candle-ws-watch:{symbol}",
                 )
-            except _SOCKET_ERRORS as error:
+            except SOCKET_ERRORS as error:
                 # Polling takes over (EX2) until a message comes through again.
                 self._socket_up[symbol] = False
                 self.counters.reconnects[symbol] += 1
-                delay = self._backoff.delay(attempt)
-                log.warning(
-                    "candle_socket_down",
+                await wait_to_reconnect(
+                    self._backoff,
+                    self._sleep,
+                    attempt,
+                    log=log,
+                    event="candle_socket_down",
                     symbol=symbol,
-                    error=str(error) or type(error).__name__,
-                    attempt=attempt,
-                    retry_in_s=round(delay, 3),
+                    error=error,
                 )
                 attempt += 1
-                await self._sleep(delay)
                 continue
             if not self._socket_up[symbol]:
                 log.info("candle_socket_up", symbol=symbol, after_attempts=attempt)
@@ -218,29 +212,23 @@ class CandleFeed:
             await self.ingest(symbol, candles)
 
     async def _poll_loop(self) -> None:
-        while True:
-            symbol = self._next_due_symbol()
-            if symbol is None:
-                await self._sleep(self._poll_interval_s)
-                continue
-            await self.budget.acquire()
-            await self._poll(symbol)
+        await poll_forever(self._next_due_symbol, self._poll, self._sleep, self._poll_interval_s)
 
     def _next_due_symbol(self) -> str | None:
         """Return the next symbol (round robin) whose socket is down and that has a new candle."""
         now = self._now_ms()
-        for _ in range(len(self._rotation)):
-            symbol = self._rotation[0]
-            self._rotation.rotate(-1)
+
+        def is_due(symbol: str) -> bool:
             if self._socket_up[symbol] or now < self._next_poll_ms[symbol]:
-                continue
+                return False
             last = self._series[symbol].last_ms
             # A poll is useful only once a candle newer than the last one has closed.
-            if last is None or last + 2 * self.timeframe_ms <= now:
-                return symbol
-        return None
+            return last is None or last + 2 * self.timeframe_ms <= now
+
+        return next_in_rotation(self._rotation, is_due)
 
     async def _poll(self, symbol: str) -> None:
+        await self.budget.acquire()
         series = self._series[symbol]
         last = series.last_ms
         self.counters.polls[symbol] += 1
@@ -273,9 +261,7 @@ class CandleFeed:
         return fetch
 
     def _note_rest_error(self, symbol: str, error: TransientVenueError) -> None:
-        if isinstance(error, RateLimited):
-            # OR5: a 429 slows every REST caller of this feed, not just this symbol.
-            self.budget.pause(error.retry_after_s if error.retry_after_s is not None else 1.0)
+        pause_if_rate_limited(self.budget, error)
         log.warning("candle_rest_failed", symbol=symbol, error=str(error))
 
     async def _staleness_loop(self) -> None:

@@ -17,10 +17,19 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from aegis.data.feeds._polling import (
+    SOCKET_ERRORS,
+    budget_of,
+    checked_symbols,
+    next_in_rotation,
+    pause_if_rate_limited,
+    poll_forever,
+    wait_to_reconnect,
+)
 from aegis.data.feeds.protocols import NowMs, Sleep, TradeLike, TradeSource
 from aegis.data.feeds.series import call_back
 from aegis.data.feeds.timing import Backoff, RequestBudget, with_timeout
-from aegis.model.errors import RateLimited, VenueError
+from aegis.model.errors import VenueError
 
 log = structlog.get_logger(__name__)
 
@@ -28,10 +37,6 @@ TradeT = TypeVar("TradeT", bound=TradeLike)
 
 #: Receives ``(symbol, trade)`` for every trade delivered, oldest first; sync or async.
 TradeCallback = Callable[[str, TradeT], Awaitable[None] | None]
-
-# A broken or silent socket through a venue adapter: our venue errors, OS-level connection
-# errors, and our own silence timeout (same as the candle feed).
-_SOCKET_ERRORS = (VenueError, OSError, TimeoutError)
 
 
 def trade_order_key(trade: TradeLike) -> tuple[int, int, int, str]:
@@ -131,26 +136,16 @@ class TradeFeed(Generic[TradeT]):
         silence_timeout_s: float = 60.0,
         dedup_window: int = 10_000,
     ) -> None:
-        if not symbols:
-            raise ValueError("TradeFeed needs at least one symbol, got none")
-        if len(set(symbols)) != len(symbols):
-            raise ValueError(f"TradeFeed symbols must be unique, got {list(symbols)}")
-        if not (math.isfinite(poll_interval_s) and poll_interval_s > 0):
-            raise ValueError(f"poll_interval_s must be positive, got {poll_interval_s!r}")
+        self.symbols = checked_symbols("TradeFeed", symbols, poll_interval_s)
         if not (math.isfinite(silence_timeout_s) and silence_timeout_s > 0):
             raise ValueError(f"silence_timeout_s must be positive, got {silence_timeout_s!r}")
-        self.symbols = tuple(symbols)
         self.counters = TradeCounters()
         self._source = source
         self._now_ms = clock
         self._sleep = sleep
         self._on_trade = on_trade
         self._backoff = backoff if backoff is not None else Backoff()
-        self.budget = (
-            request_budget
-            if request_budget is not None
-            else RequestBudget(requests_per_s, now_ms=clock, sleep=sleep)
-        )
+        self.budget = budget_of(request_budget, requests_per_s, clock, sleep)
         self._poll_interval_ms = math.ceil(poll_interval_s * 1000)
         self._poll_interval_s = poll_interval_s
         self._silence_timeout_s = silence_timeout_s
@@ -217,21 +212,21 @@ class TradeFeed(Generic[TradeT]):
                     self._sleep,
                     name=f"trade-ws-watch:{symbol}",
                 )
-            except _SOCKET_ERRORS as error:
+            except SOCKET_ERRORS as error:
                 # Polling takes over (EX2) until a message comes through again.
                 self._socket_up[symbol] = False
                 self._socket_down[symbol] = True
                 self.counters.reconnects[symbol] += 1
-                delay = self._backoff.delay(attempt)
-                log.warning(
-                    "trade_socket_down",
+                await wait_to_reconnect(
+                    self._backoff,
+                    self._sleep,
+                    attempt,
+                    log=log,
+                    event="trade_socket_down",
                     symbol=symbol,
-                    error=str(error) or type(error).__name__,
-                    attempt=attempt,
-                    retry_in_s=round(delay, 3),
+                    error=error,
                 )
                 attempt += 1
-                await self._sleep(delay)
                 continue
             if self._socket_down[symbol]:
                 # Back after a drop: what traded while the socket was down comes first.
@@ -243,22 +238,18 @@ class TradeFeed(Generic[TradeT]):
             await self.ingest(symbol, trades, from_rest=False)
 
     async def _poll_loop(self) -> None:
-        while True:
-            symbol = self._next_due_symbol()
-            if symbol is None:
-                await self._sleep(self._poll_interval_s)
-                continue
-            await self._fetch(symbol, catch_up=False)
+        await poll_forever(self._next_due_symbol, self._poll, self._sleep, self._poll_interval_s)
+
+    async def _poll(self, symbol: str) -> None:
+        await self._fetch(symbol, catch_up=False)
 
     def _next_due_symbol(self) -> str | None:
         """Return the next symbol (round robin) whose socket is down and whose poll is due."""
         now = self._now_ms()
-        for _ in range(len(self._rotation)):
-            symbol = self._rotation[0]
-            self._rotation.rotate(-1)
-            if self._socket_down[symbol] and now >= self._next_poll_ms[symbol]:
-                return symbol
-        return None
+        return next_in_rotation(
+            self._rotation,
+            lambda symbol: self._socket_down[symbol] and now >= self._next_poll_ms[symbol],
+        )
 
     async def _fetch(self, symbol: str, *, catch_up: bool) -> None:
         """Ask REST for the trades since the last delivered one (or since the feed started)."""
@@ -275,9 +266,7 @@ class TradeFeed(Generic[TradeT]):
             trades = await self._source.fetch_trades(symbol, since_ms=since)
         except VenueError as error:
             # The socket path goes on; the next poll (or catch-up) asks again.
-            if isinstance(error, RateLimited):
-                # OR5: a 429 slows every REST caller of this feed, not just this symbol.
-                self.budget.pause(error.retry_after_s if error.retry_after_s is not None else 1.0)
+            pause_if_rate_limited(self.budget, error)
             self.counters.poll_errors[symbol] += 1
             log.warning("trade_rest_failed", symbol=symbol, since_ms=since, error=str(error))
             return

@@ -26,7 +26,7 @@ from .._format import num
 from .._params import Param
 from ..base import CandleArrays, SignalFrame, Strategy
 from ..registry import register_strategy
-from ._arrays import shift
+from ._arrays import layer_actions, shift
 
 _HOLD = Action.HOLD
 
@@ -110,20 +110,22 @@ class KeltnerBreakout(Strategy):
             candles.high, candles.low, close, self.period, self.atr_period, self.multiplier
         )
         previous_close = shift(close)
-        action = np.zeros(len(close), dtype=np.int8)
-        exit_short = (close > middle) & (previous_close <= shift(middle))
-        exit_long = (close < middle) & (previous_close >= shift(middle))
-        enter_short = (close < lower) & (previous_close >= shift(lower))
-        enter_long = (close > upper) & (previous_close <= shift(upper))
-        if self.allow_short:
-            action[exit_short] = int(Action.EXIT_SHORT)
-        action[exit_long] = int(Action.EXIT_LONG)
-        strength = np.where(action != 0, 1.0, 0.0)
-        if self.allow_short:
-            action[enter_short] = int(Action.ENTER_SHORT)
-            strength[enter_short] = _strengths(lower - close, middle - lower)[enter_short]
-        action[enter_long] = int(Action.ENTER_LONG)
-        strength[enter_long] = _strengths(close - upper, upper - middle)[enter_long]
+        previous_middle = shift(middle)
+        short = (
+            (
+                (close < lower) & (previous_close >= shift(lower)),
+                (close > middle) & (previous_close <= previous_middle),
+                _strengths(lower - close, middle - lower),
+            )
+            if self.allow_short
+            else None
+        )
+        action, strength = layer_actions(
+            (close > upper) & (previous_close <= shift(upper)),
+            (close < middle) & (previous_close >= previous_middle),
+            _strengths(close - upper, upper - middle),
+            short,
+        )
 
         def args_at(i: int) -> tuple[object, ...]:
             return (

@@ -30,7 +30,7 @@ from .._format import num
 from .._params import Param
 from ..base import CandleArrays, SignalFrame, Strategy
 from ..registry import register_strategy
-from ._arrays import shift_bool
+from ._arrays import layer_actions, shift_bool
 
 _HOLD = Action.HOLD
 # Bands come from a running sum (streaming) or a convolution (vectorised) and differ by ~1 ulp;
@@ -137,21 +137,22 @@ class MeanReversion(Strategy):
         slack = _TOUCH * np.abs(middle)
         long_in = (close < lower - slack) & (rsi_values < self.oversold)
         long_out = (close >= middle - slack) | (rsi_values > self.overbought)
-        short_in = (close > upper + slack) & (rsi_values > self.overbought)
-        short_out = (close <= middle + slack) | (rsi_values < self.oversold)
-        action = np.zeros(len(close), dtype=np.int8)
+        short = None
         if self.allow_short:
-            action[short_out & ~shift_bool(short_out)] = int(Action.EXIT_SHORT)
-        action[long_out & ~shift_bool(long_out)] = int(Action.EXIT_LONG)
-        strength = np.where(action != 0, 1.0, 0.0)
-        if self.allow_short:
-            enter = short_in & ~shift_bool(short_in)
-            action[enter] = int(Action.ENTER_SHORT)
+            short_in = (close > upper + slack) & (rsi_values > self.overbought)
+            short_out = (close <= middle + slack) | (rsi_values < self.oversold)
             depth = (rsi_values - self.overbought) / (100.0 - self.overbought)
-            strength[enter] = np.minimum(1.0, depth[enter])
-        enter = long_in & ~shift_bool(long_in)
-        action[enter] = int(Action.ENTER_LONG)
-        strength[enter] = np.minimum(1.0, ((self.oversold - rsi_values) / self.oversold)[enter])
+            short = (
+                short_in & ~shift_bool(short_in),
+                short_out & ~shift_bool(short_out),
+                np.minimum(1.0, depth),
+            )
+        action, strength = layer_actions(
+            long_in & ~shift_bool(long_in),
+            long_out & ~shift_bool(long_out),
+            np.minimum(1.0, (self.oversold - rsi_values) / self.oversold),
+            short,
+        )
 
         def args_at(i: int) -> tuple[object, ...]:
             return (

@@ -26,7 +26,7 @@ from .._format import num, relation
 from .._params import Param
 from ..base import CandleArrays, SignalFrame, Strategy
 from ..registry import register_strategy
-from ._arrays import shift, shift_bool
+from ._arrays import layer_actions, shift, shift_bool
 
 _HOLD = Action.HOLD
 _FULL_ADX = 50.0
@@ -129,7 +129,6 @@ class EmaAdxTrend(Strategy):
     def signals(self, candles: CandleArrays) -> SignalFrame:
         """Vectorised regimes and their transitions."""
         close = candles.close
-        n = len(close)
         fast = ema(close, self.fast)
         slow = ema(close, self.slow)
         adx_values = adx(candles.high, candles.low, close, self.adx_period)
@@ -138,16 +137,18 @@ class EmaAdxTrend(Strategy):
         down = (fast < slow) & trending
         was_up, was_down = shift_bool(up), shift_bool(down)
         previous_fast, previous_slow = shift(fast), shift(slow)
-        action = np.zeros(n, dtype=np.int8)
-        if self.allow_short:
-            action[(previous_fast <= previous_slow) & (fast > slow)] = int(Action.EXIT_SHORT)
-        action[(previous_fast >= previous_slow) & (fast < slow)] = int(Action.EXIT_LONG)
-        if self.allow_short:
-            action[down & ~was_down] = int(Action.ENTER_SHORT)
-        action[up & ~was_up] = int(Action.ENTER_LONG)
-        entries = (action == int(Action.ENTER_LONG)) | (action == int(Action.ENTER_SHORT))
-        strength = np.where(action != 0, 1.0, 0.0)
-        strength[entries] = np.minimum(1.0, adx_values[entries] / _FULL_ADX)
+        entry_strength = np.minimum(1.0, adx_values / _FULL_ADX)
+        short = (
+            (down & ~was_down, (previous_fast <= previous_slow) & (fast > slow), entry_strength)
+            if self.allow_short
+            else None
+        )
+        action, strength = layer_actions(
+            up & ~was_up,
+            (previous_fast >= previous_slow) & (fast < slow),
+            entry_strength,
+            short,
+        )
         fast_period, slow_period, threshold = self.fast, self.slow, self.threshold
 
         def args_at(i: int) -> tuple[object, ...]:
