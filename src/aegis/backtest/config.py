@@ -1,13 +1,19 @@
-"""Backtest configuration: money, fees, sizing and the instrument, validated up front."""
+"""Backtest configuration: money, fees, sizing, risk limits, the instrument; validated up front."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from aegis.model.errors import ConfigError
 from aegis.model.instrument import Instrument
-from aegis.risk import FixedFraction, FixedQuantity, Sizer
+from aegis.risk import FixedFraction, FixedQuantity, RiskSettings, Sizer, limits_from_config
+
+if TYPE_CHECKING:
+    # only a type here: importing the settings module (pydantic-settings) costs a backtest
+    # process ~0.1 s, and the default limits need no config section
+    from aegis.config import RiskLimitSettings
 
 DEFAULT_FRACTION = Decimal("0.1")
 """Sizing when neither ``size`` nor ``fraction`` is given: 10 % of equity per entry."""
@@ -32,6 +38,9 @@ class BacktestConfig:
     ``cash`` is in the instrument's quote currency; ``fee_bps`` applies to each fill's value on
     each side (10 = 0.1 %); ``size`` (fixed quantity) and ``fraction`` (of equity) are mutually
     exclusive. Without ``instrument`` a permissive one is used and the result warns about it.
+    ``risk`` is the run's ``risk`` config section (``aegis.config.RiskLimitSettings``): every
+    entry passes the same risk engine as in paper and live trading (BT1); None means the
+    defaults a run uses, which never bind on a reference run (the loss cooldown is off).
     """
 
     cash: Decimal = Decimal("100000")
@@ -43,6 +52,7 @@ class BacktestConfig:
     instrument: Instrument | None = None
     slippage_bps: float = 0.0
     bot_id: str = "backtest"
+    risk: RiskLimitSettings | None = None
 
     def __post_init__(self) -> None:
         cash = _decimal("cash", self.cash)
@@ -63,6 +73,7 @@ class BacktestConfig:
             object.__setattr__(self, "fraction", _decimal("fraction", self.fraction))
         if not (self.slippage_bps >= 0.0):
             raise ConfigError(f"slippage_bps must be >= 0, got {self.slippage_bps}")
+        self.risk_limits()  # a bad risk section fails here, naming the setting
         if (
             self.symbol is not None
             and self.instrument is not None
@@ -76,6 +87,10 @@ class BacktestConfig:
     def fee_rate(self) -> Decimal:
         """Fee as a fraction of the fill's value (``fee_bps / 10000``)."""
         return self.fee_bps / Decimal(10_000)
+
+    def risk_limits(self) -> RiskSettings:
+        """Return the risk limits of the run: the ``risk`` section's, else the defaults."""
+        return RiskSettings() if self.risk is None else limits_from_config(self.risk)
 
     def sizer(self) -> Sizer:
         """Return the sizer this configuration asks for (validates its parameter)."""

@@ -4,9 +4,11 @@ Fast by design, without a second code path: the strategy's vectorised ``signals(
 once over the whole history, ``np.flatnonzero`` finds the bars with an actionable signal, and the
 loop visits only those bars and the bars where the simulated exchange has something to do
 (open orders: its ``next_event_index``). On every visited bar the real ``TradingPipeline``,
-``OrderManager``, ``SimulatedExchange`` and ``Portfolio`` run with Decimal orders. A strategy
-without a vectorised form (``signals()`` returns None) is walked bar by bar through
-``on_candle`` and the same pipeline. The equity curve is computed vectorised afterwards.
+``OrderManager``, ``SimulatedExchange`` and ``Portfolio`` run with Decimal orders, and every
+entry passes the same ``RiskEngine`` through the same entry gate (``aegis.risk.RiskEntryGate``)
+as in paper and live trading, with in-memory capital reservations. A strategy without a
+vectorised form (``signals()`` returns None) is walked bar by bar through ``on_candle`` and the
+same pipeline. The equity curve is computed vectorised afterwards.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from aegis.model.errors import ConfigError, DataError
 from aegis.model.instrument import Instrument
 from aegis.model.portfolio import Portfolio
 from aegis.model.signals import Action, Decision
+from aegis.risk import InMemoryCapitalReservations, LegRoundTrips, RiskEngine, RiskEntryGate
 from aegis.venues.sim import FillModel, SimulatedExchange
 
 if TYPE_CHECKING:
@@ -233,7 +236,22 @@ def run_backtest(
     )
     portfolio = Portfolio({instrument.quote: config.cash}, PositionMode.ONE_WAY)
     manager = OrderManager(config.bot_id, {symbol: instrument}, portfolio, retain_history=False)
-    pipeline = TradingPipeline(manager, sizer, exchange)
+    # BT1: the risk engine of paper and live trading, sizing included; the breakers that watch
+    # a live feed (stale data, websocket, errors) have nothing to watch here and never trip
+    risk = RiskEngine(
+        config.risk_limits(),
+        bot_id=config.bot_id,
+        sizer=sizer,
+        reservations=InMemoryCapitalReservations(),
+    )
+    limits = risk.settings
+    # round trips feed only the loss cooldown here (the backtest's sizers keep no history):
+    # with the cooldown off, nothing reads them and the fills go unwatched
+    on_fill = None if limits.cooldown_losses is None else LegRoundTrips(risk, portfolio)
+    pipeline = TradingPipeline(manager, sizer, exchange, on_fill=on_fill)
+    # the manager keeps only unfinished orders (retain_history=False): the gate frees the
+    # reservation of an entry whose order has left them before it judges the next one
+    pipeline.entry_gate = RiskEntryGate(risk, manager, live_orders=manager.orders)
     walk = _Walk(candles, symbol, timeframe_ms, exchange, pipeline, progress)
     # The run allocates tens of thousands of long-lived, acyclic objects (orders, fills,
     # decisions): the cyclic collector would rescan them again and again (~25 % of the loop).

@@ -142,7 +142,10 @@ class RiskLimitSettings(_Section):
     max_open_positions: int = Field(default=5, ge=1)
     daily_loss_limit: str = "0.05"
     max_drawdown: str = "0.20"
-    cooldown_losses: int = Field(default=3, ge=1)
+    #: consecutive losing round trips that pause entries for ``cooldown_s``; None (the
+    #: default) switches the cooldown off, so a default run and a backtest without risk rules
+    #: in mind trade alike
+    cooldown_losses: int | None = Field(default=None, ge=1)
     cooldown_s: int = Field(default=3_600, ge=1)
     stale_data_s: int = Field(default=180, ge=1)
     websocket_down_s: int = Field(default=60, ge=1)

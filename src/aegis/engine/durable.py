@@ -84,6 +84,8 @@ class Durability:
         self.locks = PositionLocks() if locks is None else locks
         self.restored = Restored()
         journal.on_availability = self.on_database
+        # the writes after the venue call leave the event loop (the intent stays synchronous)
+        journal.start_writer()
         journal.on_round_trip = lambda trade: risk.record_round_trip(
             trade.pnl, trade.exit_ts_ns or clock_ns()
         )
@@ -168,7 +170,12 @@ class Durability:
 
     # ----------------------------------------------------------------- snapshots
     def state(self) -> dict[str, Any]:
-        """Return the risk and kill-switch state for the bot snapshot (PE3)."""
+        """Return the risk and kill-switch state for the bot snapshot (PE3).
+
+        Waits for the journal's writer first: a snapshot never runs ahead of the orders,
+        fills and positions written before it.
+        """
+        self.journal.drain()
         return {"risk": self.risk.state(), "kill_switch": self.kill_switch.state()}
 
     def restore(self, state: dict[str, Any]) -> None:

@@ -7,12 +7,22 @@ never sent. ``record_update`` writes an order's new state, its event, fill, posi
 trip in one ``Store.apply_order_update`` transaction. While the database is away (PostgreSQL
 restarting, SQLite locked), updates, thoughts and audit rows queue in an in-memory backlog, in
 order, that ``flush`` writes when the database is back: nothing the venue told us is lost.
+
+``start_writer`` moves every write except the intent onto one ordered writer thread
+(``OrderedWriter``): they happen after the venue answered, so the event loop does not wait for
+their commit and is free for the next candle. They keep their order, one transaction each; a
+failure hands the unwritten ones to the backlog and trips ``database_down`` like any outage.
+``drain`` (before a snapshot) and ``flush`` (shutdown, recovery) wait until they are written.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -20,6 +30,7 @@ from typing import Any, Final
 import structlog
 from sqlalchemy.exc import DBAPIError
 
+from aegis.engine.journal_writer import Job, OrderedWriter, Write
 from aegis.execution.reconcile import PositionBook
 from aegis.model.enums import PositionSide
 from aegis.model.errors import AegisError
@@ -95,7 +106,6 @@ class TradeTracker:
         )
 
 
-Write = Callable[[], object]
 OnAvailability = Callable[[bool, str], None]
 
 
@@ -126,10 +136,56 @@ class DurableJournal:
         self.trades = TradeTracker(bot_id, open_trades)
         self.on_availability = on_availability
         self.on_round_trip = on_round_trip
-        self.is_available = True
+        self._available = True
         self.duplicates = 0
         self.writes = 0
-        self._backlog: deque[tuple[str, Write]] = deque()
+        self._backlog: deque[Job] = deque()
+        # guards the backlog, the writer's routing and the failure the writer thread reports
+        self._lock = threading.Lock()
+        self._writer: OrderedWriter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._failure: str | None = None
+        self._owner_thread = threading.get_ident()
+
+    @property
+    def is_available(self) -> bool:
+        """Return False while the database cannot take writes (no new decisions meanwhile)."""
+        self._surface_failure()
+        return self._available
+
+    def start_writer(self) -> None:
+        """Write everything but intents on one ordered thread from now on (see module doc).
+
+        Call it from the event loop's thread: a failure on the writer is reported back to
+        that loop (``on_availability`` always runs on the loop's thread).
+        """
+        if self._writer is not None:
+            return
+        self._owner_thread = threading.get_ident()
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        self._writer = OrderedWriter(f"journal-{self.bot_id}", self._run, self._writer_failed)
+
+    def urgent_write(self) -> AbstractContextManager[None]:
+        """Context for a synchronous write on the loop: it goes before the queued writes."""
+        return nullcontext() if self._writer is None else self._writer.urgent()
+
+    @property
+    def pending(self) -> int:
+        """Return the number of writes queued on the writer thread (not the outage backlog)."""
+        return 0 if self._writer is None else self._writer.pending
+
+    def drain(self, timeout_s: float | None = None) -> bool:
+        """Wait until the writer thread wrote everything queued; False on timeout.
+
+        Writes that failed are in the backlog by then (``flush`` writes them).
+        """
+        writer = self._writer
+        done = True if writer is None else writer.drain(timeout_s)
+        self._surface_failure()
+        return done
 
     # ----------------------------------------------------------------- intents (OR2)
     def write_intent(self, order: Order) -> None:
@@ -139,13 +195,15 @@ class DurableJournal:
                 f"intent {order.client_order_id} not written: the database is unavailable"
             )
         try:
-            self.store.record_intent(self.tenant, order)
+            with self.urgent_write():
+                self.store.record_intent(self.tenant, order)
         except UNAVAILABLE_ERRORS as error:
             self._went_down(f"record_intent {order.client_order_id}: {error}")
             raise DatabaseUnavailable(
                 f"intent {order.client_order_id} not written: {type(error).__name__}"
             ) from error
-        self.writes += 1
+        with self._lock:
+            self.writes += 1
 
     # ----------------------------------------------------------------- updates (PE2)
     def record_update(self, order_after: Order, update: OrderUpdate) -> None:
@@ -207,10 +265,21 @@ class DurableJournal:
 
     # ----------------------------------------------------------------- backlog
     def submit(self, name: str, write: Write) -> None:
-        """Run ``write`` now, or queue it behind earlier writes while the database is away."""
-        if self._backlog or not self.is_available:
-            self._backlog.append((name, write))
-            return
+        """Run ``write`` now (or on the writer thread), or queue it behind earlier writes.
+
+        While the database is away, or a failure of the writer thread is not handled yet,
+        ``write`` joins the backlog behind everything submitted before it.
+        """
+        with self._lock:
+            if self._backlog or not self._available or self._failure is not None:
+                self._backlog.append((name, write))
+                return
+            writer = self._writer
+            if writer is not None:
+                if not writer.submit(name, write):
+                    # the writer just failed; its jobs are being put in front of this one
+                    self._backlog.append((name, write))
+                return
         try:
             self._run(write)
         except UNAVAILABLE_ERRORS as error:
@@ -223,21 +292,28 @@ class DurableJournal:
         return len(self._backlog)
 
     def flush(self) -> bool:
-        """Write the backlog in order; return True when it is empty and the database is back.
+        """Write the queue and the backlog in order; True when both are empty and the DB is back.
 
         Raises nothing for an unavailable database: the caller retries with back-off.
         """
-        while self._backlog:
-            name, write = self._backlog[0]
+        self.drain()
+        while True:
+            with self._lock:
+                if not self._backlog:
+                    break
+                name, write = self._backlog[0]
             try:
                 self._run(write)
             except UNAVAILABLE_ERRORS as error:
                 log.warning("database_still_unavailable", pending=len(self._backlog),
                             write=name, error=type(error).__name__)  # fmt: skip
                 return False
-            self._backlog.popleft()
-        if not self.is_available:
-            self.is_available = True
+            with self._lock:
+                self._backlog.popleft()
+        if self._writer is not None:
+            self._writer.resume()
+        if not self._available:
+            self._available = True
             log.warning("database_available", bot_id=self.bot_id)
             if self.on_availability is not None:
                 self.on_availability(True, "database reachable again; backlog written")
@@ -257,13 +333,43 @@ class DurableJournal:
             write()
         except DuplicateFill:
             # already applied (a replay after a restart or a reconnect): nothing to write
-            self.duplicates += 1
-        self.writes += 1
+            with self._lock:
+                self.duplicates += 1
+        with self._lock:  # counted from the writer thread and the loop
+            self.writes += 1
+
+    def _writer_failed(self, jobs: list[Job], error: BaseException) -> None:
+        # on the writer thread: the jobs go in front of anything submitted since, in order
+        name = jobs[0][0]
+        if not isinstance(error, UNAVAILABLE_ERRORS):
+            # not an outage but a write the store refuses: retrying it would never succeed.
+            # It is dropped loudly (the synchronous journal raises it to its caller instead)
+            # and the writes behind it wait in the backlog behind a database_down trip.
+            log.error("alert", alert="journal_write_failed", bot_id=self.bot_id, write=name,
+                      error=f"{type(error).__name__}: {error}")  # fmt: skip
+            jobs = jobs[1:]
+        with self._lock:
+            self._backlog.extendleft(reversed(jobs))
+            self._failure = f"{name}: {type(error).__name__}: {error}"
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # RuntimeError: the loop closed meanwhile; the next caller surfaces the failure
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._surface_failure)
+
+    def _surface_failure(self) -> None:
+        # the breaker trips on the caller's (the loop's) thread, never on the writer's
+        if self._failure is None or threading.get_ident() != self._owner_thread:
+            return
+        with self._lock:
+            reason, self._failure = self._failure, None
+        if reason is not None:
+            self._went_down(reason)
 
     def _went_down(self, reason: str) -> None:
-        if not self.is_available:
+        if not self._available:
             return
-        self.is_available = False
+        self._available = False
         log.error("alert", alert="database_unavailable", bot_id=self.bot_id, reason=reason)
         if self.on_availability is not None:
             self.on_availability(False, reason)

@@ -1,8 +1,8 @@
 """Risk in the live path (RK1-RK3): every entry passes ``RiskEngine.evaluate`` before its intent.
 
-``RiskGate`` is the pipeline's ``entry_gate``: it builds the ``RiskContext`` from the book (equity
-and exposures at the last closes, the client order id the entry will carry), stores the verdict's
-thought (ST3: rejected ones above all), and returns the approved quantity. Exits never reach it:
+``RiskGate`` is the pipeline's ``entry_gate``: the gate the backtest uses too
+(``aegis.risk.RiskEntryGate``: context from the book, verdict, refusal on the book, the approved
+quantity) plus the journal, which stores every verdict's thought (ST3). Exits never reach it:
 risk never blocks reducing exposure. Capital is reserved atomically in the database through
 ``TenantCapitalReservations`` and released when the entry is final.
 """
@@ -10,21 +10,17 @@ risk never blocks reducing exposure. Capital is reserved atomically in the datab
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from decimal import Decimal
-from typing import Final
 
 import structlog
 
 from aegis.engine.journal import UNAVAILABLE_ERRORS, DatabaseUnavailable, DurableJournal
 from aegis.execution import OrderManager
-from aegis.model.ids import client_order_id
-from aegis.model.signals import Decision
-from aegis.risk import RiskContext, RiskEngine, RiskVerdict, exposures_from_portfolio
+from aegis.risk import RiskEngine, RiskEntryGate, RiskVerdict
 from aegis.store import Store
 
 log = structlog.get_logger(__name__)
-
-_MS_TO_NS: Final = 1_000_000
 
 
 class ToleranceBackend:
@@ -32,22 +28,44 @@ class ToleranceBackend:
 
     A terminal order's ``apply_order_update`` releases its reservation in the same transaction,
     so a release that cannot be written now is done anyway when the backlog is written.
+
+    The reservation commits without waiting for the disk (``durable=False``): the entry's
+    intent is committed durably right after it, before anything is sent (OR2), and that sync
+    covers the reservation too. With ``journal`` set (``RiskGate`` does), releases are queued
+    behind the journal's writes instead of blocking the event loop; until written, the capital
+    still counts as held, which can only make a concurrent entry more conservative.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, journal: DurableJournal | None = None) -> None:
         self.store = store
+        self.journal = journal
 
     def reserve_capital(
         self, tenant: str, bot_id: str, order_id: str, amount: Decimal, limit: Decimal
     ) -> bool:
         """Reserve atomically (raises ``DatabaseUnavailable`` when it cannot be written)."""
+        journal = self.journal
         try:
-            return self.store.reserve_capital(tenant, bot_id, order_id, amount, limit)
+            with nullcontext() if journal is None else journal.urgent_write():
+                return self.store.reserve_capital(
+                    tenant, bot_id, order_id, amount, limit, durable=False
+                )
         except UNAVAILABLE_ERRORS as error:
             raise DatabaseUnavailable(f"reservation of {order_id} not written: {error}") from error
 
     def release_reservation(self, tenant: str, bot_id: str, order_id: str) -> bool:
-        """Release; False when nothing was held or the database is away."""
+        """Release; False when nothing was held or the database is away.
+
+        With a journal the release is queued behind its writes and True is returned.
+        """
+        journal = self.journal
+        if journal is not None:
+            store = self.store
+            journal.submit(
+                f"release {order_id}",
+                lambda: store.release_reservation(tenant, bot_id, order_id),
+            )
+            return True
         try:
             return self.store.release_reservation(tenant, bot_id, order_id)
         except UNAVAILABLE_ERRORS:
@@ -58,8 +76,11 @@ class ToleranceBackend:
         return self.store.reserved_capital(tenant, bot_id)
 
 
-class RiskGate:
-    """The pipeline's entry gate; see the module docstring."""
+class RiskGate(RiskEntryGate):
+    """The runtime's entry gate: ``aegis.risk.RiskEntryGate`` plus the journal.
+
+    Every verdict's thought is stored (ST3: rejected ones above all) and a refusal is logged.
+    """
 
     def __init__(
         self,
@@ -70,56 +91,28 @@ class RiskGate:
         journal: DurableJournal | None = None,
         on_verdict: Callable[[RiskVerdict], None] | None = None,
     ) -> None:
-        self.engine = engine
-        self.manager = manager
-        self.marks = marks
+        super().__init__(engine, manager, marks, on_verdict=on_verdict)
         self.journal = journal
-        self.on_verdict = on_verdict
-        self.approved = 0
-        self.rejected = 0
-        self.last_verdict: RiskVerdict | None = None
+        # TenantCapitalReservations keeps its backend private: found by attribute here
+        backend = getattr(engine.reservations, "_backend", None)
+        if journal is not None and isinstance(backend, ToleranceBackend):
+            backend.journal = journal
 
-    def expected_client_order_id(self) -> str:
-        """Return the client id the next order of the manager will carry (its reservation key)."""
-        return client_order_id(self.manager.bot_id, self.manager.next_sequence)
-
-    def __call__(self, decision: Decision, reference_price: float) -> Decimal | None:
-        """Evaluate an entry; return the approved quantity or None (the thought says why)."""
-        symbol = decision.symbol
-        price = Decimal(repr(reference_price))
-        marks = dict(self.marks)
-        marks[symbol] = price
-        portfolio = self.manager.portfolio
-        context = RiskContext(
-            ts_ns=decision.ts_ms * _MS_TO_NS,
-            equity=portfolio.equity(marks),
-            price=price,
-            instrument=self.manager.instruments[symbol],
-            exposures=exposures_from_portfolio(portfolio, marks),
-            client_order_id=self.expected_client_order_id(),
-        )
-        verdict = self.engine.evaluate(decision, context)
-        self.last_verdict = verdict
+    def record(self, verdict: RiskVerdict, ts_ns: int) -> None:
+        """Journal the verdict's thought; log a refusal."""
         thought = verdict.thought
         if self.journal is not None:
             self.journal.record_thought(
                 thought.thought,
-                symbol=symbol,
+                symbol=thought.symbol,
                 strategy=thought.strategy,
                 metadata=thought.metadata,
-                ts_ns=context.ts_ns,
+                ts_ns=ts_ns,
             )
-        if self.on_verdict is not None:
-            self.on_verdict(verdict)
         if not verdict.approved:
-            self.rejected += 1
-            self.manager.reject(decision, f"risk {verdict.rule}: {verdict.reason}")
-            log.info("risk_rejected", symbol=symbol, rule=str(verdict.rule), reason=verdict.reason)
-            return None
-        self.approved += 1
-        return verdict.quantity
-
-    def release(self, client_order_id: str) -> None:
-        """Release an entry's reservation (final order, or an intent that was never sent)."""
-        if client_order_id in self.engine.pending():
-            self.engine.release(client_order_id)
+            log.info(
+                "risk_rejected",
+                symbol=thought.symbol,
+                rule=str(verdict.rule),
+                reason=verdict.reason,
+            )

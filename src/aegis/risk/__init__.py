@@ -16,6 +16,7 @@ from aegis.risk.engine import (
     RiskVerdict,
     exposures_from_portfolio,
 )
+from aegis.risk.gate import GatedBook, LegRoundTrips, RiskEntryGate
 from aegis.risk.kill_switch import (
     BotBook,
     CancelInstruction,
@@ -26,7 +27,7 @@ from aegis.risk.kill_switch import (
     KillSwitch,
     KillSwitchEvent,
 )
-from aegis.risk.limits import EquityWatch, LossCooldown, RiskSettings
+from aegis.risk.limits import EquityWatch, LossCooldown, RiskSettings, limits_from_config
 from aegis.risk.reservations import (
     CapitalReservations,
     InMemoryCapitalReservations,
@@ -66,17 +67,20 @@ __all__ = [
     "FixedFraction",
     "FixedQuantity",
     "FlattenInstruction",
+    "GatedBook",
     "InMemoryCapitalReservations",
     "KillPlan",
     "KillScope",
     "KillScopeKind",
     "KillSwitch",
     "KillSwitchEvent",
+    "LegRoundTrips",
     "LossCooldown",
     "ReservationBackend",
     "RiskContext",
     "RiskControlEvent",
     "RiskEngine",
+    "RiskEntryGate",
     "RiskRule",
     "RiskSettings",
     "RiskVerdict",
@@ -91,6 +95,7 @@ __all__ = [
     "expectancy",
     "exposures_from_portfolio",
     "kelly_fraction",
+    "limits_from_config",
     "not_enough_data",
     "risk_of_ruin",
     "win_loss",

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Final, Protocol, runtime_checkable
 
 from aegis.model.instrument import Instrument
@@ -35,7 +36,10 @@ from aegis.risk.sizing import FixedFraction, Sizer
 from aegis.risk.sizing_advanced import RoundTripHistory, SizingResult
 
 _ZERO: Final = Decimal(0)
-_EXITS: Final = frozenset({Action.EXIT_LONG, Action.EXIT_SHORT})
+_EXIT_LONG: Final = Action.EXIT_LONG
+_EXIT_SHORT: Final = Action.EXIT_SHORT
+_HOLD: Final = Action.HOLD
+_NO_NOTIONALS: Final[Mapping[str, Decimal]] = MappingProxyType({})
 RISK_STRATEGY: Final = "risk"
 """``Decision.strategy`` of the thoughts the engine writes."""
 
@@ -68,9 +72,12 @@ class ExplainingSizer(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RiskContext:
     """What the engine needs to judge one decision, all passed in (no I/O, no clock).
+
+    Not frozen on purpose, like ``RiskVerdict``: one is made for every entry judged, and a
+    frozen dataclass's ``__init__`` costs seven times as much; treat both as read-only.
 
     ``exposures`` maps each symbol with open positions to its absolute notional at marks
     (both legs of a hedged symbol added up; see ``exposures_from_portfolio``).
@@ -85,17 +92,66 @@ class RiskContext:
     client_order_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RiskVerdict:
-    """Approved (with a quantity for entries) or rejected with the rule and the reason."""
+    """Approved (with a quantity for entries) or rejected with the rule and the reason.
+
+    ``reason`` and ``thought`` (the ``Decision`` that records the verdict, ST3) are written when
+    first read: a backtest keeps only the refused entries' thoughts, and writing the text of an
+    approval costs more than judging it. ``detail`` is the reason of a refusal or an exit, the
+    sizing note of an approval.
+    """
 
     approved: bool
     rule: RiskRule
-    reason: str
-    thought: Decision
+    detail: str
+    decision: Decision
+    bot_id: str
     quantity: Decimal | None = None  # None for exits: close exactly what the leg holds
     reserved: Decimal = _ZERO
     client_order_id: str | None = None
+    _thought: Decision | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def reason(self) -> str:
+        """Return why the engine decided so."""
+        if self.rule is not RiskRule.APPROVED:
+            return self.detail
+        return (
+            f"approved {self.quantity} {self.decision.symbol} (notional {self.reserved} "
+            f"reserved); {self.detail}"
+        )
+
+    @property
+    def thought(self) -> Decision:
+        """Return the verdict as a ``Decision`` of strategy ``risk``, with the reason."""
+        thought = self._thought
+        if thought is None:
+            thought = self._thought = _thought(self)  # a cache: the verdict stays equal
+        return thought
+
+
+def _thought(verdict: RiskVerdict) -> Decision:
+    decision = verdict.decision
+    verb = "approved" if verdict.approved else "rejected"
+    text = f"risk {verb} {decision.action.name} {decision.symbol}: {verdict.reason}"
+    if decision.thought:
+        text += f" | strategy: {decision.thought}"
+    return Decision(
+        symbol=decision.symbol,
+        ts_ms=decision.ts_ms,
+        action=decision.action,
+        strength=decision.strength,
+        thought=text,
+        strategy=RISK_STRATEGY,
+        metadata={
+            "approved": verdict.approved,
+            "risk_rule": str(verdict.rule),
+            "reason": verdict.reason,
+            "strategy": decision.strategy,
+            "bot_id": verdict.bot_id,
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +207,8 @@ class RiskEngine:
         self.cooldown = LossCooldown(self.settings.cooldown_losses, self.settings.cooldown_ns)
         # client order id -> (symbol, reserved notional) of entries approved but not final
         self._pending: dict[str, tuple[str, Decimal]] = {}
+        # the note of a sizer without ``explain``, written once per sizer
+        self._plain_note: tuple[Sizer, str] | None = None
 
     # ----------------------------------------------------------------- evaluation
     def evaluate(self, decision: Decision, context: RiskContext) -> RiskVerdict:
@@ -159,10 +217,12 @@ class RiskEngine:
         Raises ``ValueError`` for an entry without ``context.client_order_id``.
         """
         self.equity_watch.observe(context.equity, context.ts_ns)
-        if decision.action in _EXITS:
+        action = decision.action
+        # identity, not a set lookup: an enum member's hash is a Python-level call
+        if action is _EXIT_LONG or action is _EXIT_SHORT:
             reason = "exit reduces exposure: never blocked by risk"
             return self._verdict(decision, True, RiskRule.EXIT, reason)
-        if decision.action is Action.HOLD:
+        if action is _HOLD:
             return self._verdict(decision, False, RiskRule.NOT_ACTIONABLE, "hold: nothing to do")
         blocked = self._entry_block(context.ts_ns)
         if blocked is not None:
@@ -171,41 +231,50 @@ class RiskEngine:
 
     def _entry_block(self, ts_ns: int) -> tuple[RiskRule, str] | None:
         """Return the first account-wide rule that stops entries, with its reason."""
+        # one rule after the other, stopping at the first: the order is the documented one
         settings = self.settings
-        checks = (
-            (
-                RiskRule.KILL_SWITCH,
-                None
-                if self.kill_switch is None
-                else self.kill_switch.entry_block_reason(self.tenant, self.bot_id),
-            ),
-            (RiskRule.CIRCUIT_BREAKER, self.breakers.entry_block_reason()),
-            (RiskRule.MAX_DRAWDOWN, self.equity_watch.drawdown_reason(settings.max_drawdown)),
-            (RiskRule.DAILY_LOSS, self.equity_watch.daily_loss_reason(settings.daily_loss_limit)),
-            (RiskRule.COOLDOWN, self.cooldown.reason(ts_ns)),
-        )
-        for rule, reason in checks:
+        kill_switch = self.kill_switch
+        if kill_switch is not None:
+            reason = kill_switch.entry_block_reason(self.tenant, self.bot_id)
             if reason is not None:
-                return rule, reason
+                return RiskRule.KILL_SWITCH, reason
+        reason = self.breakers.entry_block_reason()
+        if reason is not None:
+            return RiskRule.CIRCUIT_BREAKER, reason
+        reason = self.equity_watch.drawdown_reason(settings.max_drawdown)
+        if reason is not None:
+            return RiskRule.MAX_DRAWDOWN, reason
+        reason = self.equity_watch.daily_loss_reason(settings.daily_loss_limit)
+        if reason is not None:
+            return RiskRule.DAILY_LOSS, reason
+        reason = self.cooldown.reason(ts_ns)
+        if reason is not None:
+            return RiskRule.COOLDOWN, reason
         return None
 
     def _size_and_reserve(self, decision: Decision, context: RiskContext) -> RiskVerdict:
         settings = self.settings
         symbol = decision.symbol
-        sizing = self._size(decision, context)
-        if sizing.quantity <= _ZERO:
-            return self._verdict(decision, False, RiskRule.SIZE, f"size is zero: {sizing.note}")
-        amount = sizing.quantity * context.price * context.instrument.contract_size
-        pending_by_symbol = self._pending_by_symbol()
-        held_symbols = {s for s, notional in context.exposures.items() if notional > _ZERO}
-        if symbol not in held_symbols and symbol not in pending_by_symbol:
-            open_count = len(held_symbols | set(pending_by_symbol))
-            reason = open_positions_reason(open_count, settings.max_open_positions)
-            if reason is not None:
-                return self._verdict(decision, False, RiskRule.MAX_OPEN_POSITIONS, reason)
+        quantity, note = self._size(decision, context)
+        if quantity <= _ZERO:
+            return self._verdict(decision, False, RiskRule.SIZE, f"size is zero: {note}")
+        amount = quantity * context.price * context.instrument.contract_size
+        exposures = context.exposures
+        # the usual case, a flat book and nothing pending, needs none of the tables below
+        pending_by_symbol = self._pending_by_symbol() if self._pending else _NO_NOTIONALS
+        if exposures or pending_by_symbol:
+            held_symbols = {s for s, notional in exposures.items() if notional > _ZERO}
+            if symbol not in held_symbols and symbol not in pending_by_symbol:
+                open_count = len(held_symbols | set(pending_by_symbol))
+                reason = open_positions_reason(open_count, settings.max_open_positions)
+                if reason is not None:
+                    return self._verdict(decision, False, RiskRule.MAX_OPEN_POSITIONS, reason)
+            open_notional = sum(exposures.values(), _ZERO)
+        else:
+            open_notional = _ZERO  # no position, no pending entry: open_positions_reason(0, n>=1)
         reason = symbol_exposure_reason(
             symbol,
-            context.exposures.get(symbol, _ZERO),
+            exposures.get(symbol, _ZERO),
             pending_by_symbol.get(symbol, _ZERO),
             amount,
             context.equity,
@@ -216,7 +285,6 @@ class RiskEngine:
         client_order_id = context.client_order_id
         if client_order_id is None:
             raise ValueError(f"entry on {symbol} needs context.client_order_id to reserve capital")
-        open_notional = sum(context.exposures.values(), _ZERO)
         # RK2: the reservation limit is what the total limit leaves after open positions; the
         # backend checks it against every pending intent of the bot atomically
         limit = max(_ZERO, settings.max_total_exposure * context.equity - open_notional)
@@ -228,21 +296,24 @@ class RiskEngine:
             )
             return self._verdict(decision, False, RiskRule.TOTAL_EXPOSURE, reason)
         self._pending[client_order_id] = (symbol, amount)
-        return self._verdict(
-            decision,
-            True,
-            RiskRule.APPROVED,
-            f"approved {sizing.quantity} {symbol} (notional {amount} reserved); {sizing.note}",
-            quantity=sizing.quantity,
-            reserved=amount,
-            client_order_id=client_order_id,
+        # built directly, not through _verdict's keyword arguments: this is every approval
+        return RiskVerdict(
+            True, RiskRule.APPROVED, note, decision, self.bot_id, quantity, amount, client_order_id
         )
 
-    def _size(self, decision: Decision, context: RiskContext) -> SizingResult:
-        args = (decision, context.price, context.equity, context.instrument)
-        if isinstance(self.sizer, ExplainingSizer):
-            return self.sizer.explain(*args)
-        return SizingResult(self.sizer.size(*args), f"sized by {self.sizer!r}")
+    def _size(self, decision: Decision, context: RiskContext) -> tuple[Decimal, str]:
+        sizer = self.sizer
+        # getattr, not isinstance(ExplainingSizer): a runtime Protocol check costs ~10 us
+        explain = getattr(sizer, "explain", None)
+        if explain is not None:
+            result: SizingResult = explain(
+                decision, context.price, context.equity, context.instrument
+            )
+            return result.quantity, result.note
+        note = self._plain_note
+        if note is None or note[0] is not sizer:
+            note = self._plain_note = (sizer, f"sized by {sizer!r}")
+        return sizer.size(decision, context.price, context.equity, context.instrument), note[1]
 
     def _pending_by_symbol(self) -> dict[str, Decimal]:
         totals: dict[str, Decimal] = {}
@@ -258,26 +329,7 @@ class RiskEngine:
         reason: str,
         **fields: Any,
     ) -> RiskVerdict:
-        verb = "approved" if approved else "rejected"
-        text = f"risk {verb} {decision.action.name} {decision.symbol}: {reason}"
-        if decision.thought:
-            text += f" | strategy: {decision.thought}"
-        thought = Decision(
-            symbol=decision.symbol,
-            ts_ms=decision.ts_ms,
-            action=decision.action,
-            strength=decision.strength,
-            thought=text,
-            strategy=RISK_STRATEGY,
-            metadata={
-                "approved": approved,
-                "risk_rule": str(rule),
-                "reason": reason,
-                "strategy": decision.strategy,
-                "bot_id": self.bot_id,
-            },
-        )
-        return RiskVerdict(approved, rule, reason, thought, **fields)
+        return RiskVerdict(approved, rule, reason, decision, self.bot_id, **fields)
 
     # ----------------------------------------------------------------- lifecycle feedback
     def release(self, client_order_id: str) -> bool:
@@ -288,6 +340,17 @@ class RiskEngine:
     def pending(self) -> dict[str, tuple[str, Decimal]]:
         """Return the entries approved and not yet released: id -> (symbol, notional)."""
         return dict(self._pending)
+
+    def is_pending(self, client_order_id: str) -> bool:
+        """Return True if ``client_order_id`` holds a reservation (no copy of the table)."""
+        return client_order_id in self._pending
+
+    def release_missing(self, live_orders: Mapping[str, object]) -> None:
+        """Release every reservation whose client order id is not in ``live_orders``."""
+        pending = self._pending
+        if pending:
+            for client_order_id in [cid for cid in pending if cid not in live_orders]:
+                self.release(client_order_id)
 
     def record_round_trip(self, pnl: Decimal, ts_ns: int) -> None:
         """Feed a closed round trip's net PnL to the cooldown and the Kelly history."""

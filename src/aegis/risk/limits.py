@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from aegis.model.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aegis.config import RiskLimitSettings
 
 NS_PER_SECOND: Final = 1_000_000_000
 NS_PER_DAY: Final = 86_400 * NS_PER_SECOND
@@ -35,8 +38,9 @@ class RiskSettings:
     """Limits of one bot; fractions are of current equity (quote currency).
 
     Defaults are conservative: 25 % of equity per symbol, 100 % in total (no leverage beyond
-    the account), 5 open positions, 5 % daily loss, 20 % drawdown stop, a one-hour cooldown
-    after 3 consecutive losing round trips, entries sized at 2 % of equity.
+    the account), 5 open positions, 5 % daily loss, 20 % drawdown stop, entries sized at 2 % of
+    equity. The loss cooldown is off (``cooldown_losses=None``); set it (e.g. 3) to pause
+    entries for ``cooldown_s`` after that many consecutive losing round trips.
     """
 
     max_symbol_exposure: Decimal = Decimal("0.25")
@@ -44,7 +48,7 @@ class RiskSettings:
     max_open_positions: int = 5
     daily_loss_limit: Decimal = Decimal("0.05")
     max_drawdown: Decimal = Decimal("0.20")
-    cooldown_losses: int = 3
+    cooldown_losses: int | None = None
     cooldown_s: int = 3_600
     entry_fraction: Decimal = Decimal("0.02")
 
@@ -61,6 +65,8 @@ class RiskSettings:
             object.__setattr__(self, name, value)
         for name in ("max_open_positions", "cooldown_losses", "cooldown_s"):
             value = getattr(self, name)
+            if value is None and name == "cooldown_losses":
+                continue  # the cooldown is off
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"risk setting {name} must be an integer >= 1, got {value!r}")
 
@@ -76,6 +82,23 @@ class RiskSettings:
     def cooldown_ns(self) -> int:
         """Return the cooldown duration in nanoseconds."""
         return self.cooldown_s * NS_PER_SECOND
+
+
+#: the fields of the ``risk`` config section that are limits (the rest are breaker thresholds)
+LIMIT_FIELDS: Final = (
+    "max_symbol_exposure",
+    "max_total_exposure",
+    "max_open_positions",
+    "daily_loss_limit",
+    "max_drawdown",
+    "cooldown_losses",
+    "cooldown_s",
+)
+
+
+def limits_from_config(section: RiskLimitSettings) -> RiskSettings:
+    """Return the limits of a ``risk`` config section (the same in a run and a backtest)."""
+    return RiskSettings.from_mapping({name: getattr(section, name) for name in LIMIT_FIELDS})
 
 
 def utc_day(ts_ns: int) -> int:
@@ -103,7 +126,7 @@ class EquityWatch:
 
     def observe(self, equity: Decimal, ts_ns: int) -> None:
         """Record equity at ``ts_ns``; the first value of a UTC day becomes its start."""
-        day = utc_day(ts_ns)
+        day = ts_ns // NS_PER_DAY  # utc_day, inlined: this runs for every entry judged
         if self.day is None or day > self.day:
             self.day = day
             self.day_start_equity = equity
@@ -166,13 +189,14 @@ class LossCooldown:
     """After ``losses`` consecutive losing round trips, no entry for ``duration_ns``.
 
     A winning (or break-even) round trip resets the count; the count also restarts once a
-    cooldown begins, so the next cooldown needs ``losses`` new losses.
+    cooldown begins, so the next cooldown needs ``losses`` new losses. ``losses=None`` switches
+    the rule off: the losses are still counted (state, metrics), no cooldown ever starts.
     """
 
     __slots__ = ("consecutive_losses", "duration_ns", "losses", "until_ns")
 
-    def __init__(self, losses: int, duration_ns: int) -> None:
-        if losses < 1 or duration_ns < 1:
+    def __init__(self, losses: int | None, duration_ns: int) -> None:
+        if (losses is not None and losses < 1) or duration_ns < 1:
             raise ConfigError(
                 f"cooldown needs losses >= 1 and duration_ns >= 1, got {losses}, {duration_ns}"
             )
@@ -187,7 +211,7 @@ class LossCooldown:
             self.consecutive_losses = 0
             return
         self.consecutive_losses += 1
-        if self.consecutive_losses >= self.losses:
+        if self.losses is not None and self.consecutive_losses >= self.losses:
             self.until_ns = ts_ns + self.duration_ns
             self.consecutive_losses = 0
 

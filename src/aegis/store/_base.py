@@ -10,7 +10,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-from aegis.store.engine import READ_ONLY_OPTION, create_store_engine, normalise_database_url
+from aegis.store.engine import (
+    READ_ONLY_OPTION,
+    SQLITE_SYNCHRONOUS,
+    create_store_engine,
+    normalise_database_url,
+)
 from aegis.store.schema import BotRow, IntentSequenceRow, TenantRow, table_of
 
 FaultHook = Callable[[str], None]
@@ -58,10 +63,39 @@ class StoreBase:
         self._engine.dispose()
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One write transaction: committed on exit, rolled back on any exception."""
-        with self._engine.begin() as connection:
-            yield connection
+    def _write(self, *, durable: bool = True) -> Iterator[Connection]:
+        """One write transaction: committed on exit, rolled back on any exception.
+
+        ``durable=False``: the commit does not wait for the disk (SQLite ``synchronous=NORMAL``
+        for this transaction, PostgreSQL ``synchronous_commit=off``). It survives a process
+        kill; a power loss can undo it until the next durable commit, whose sync of the
+        write-ahead log covers every commit before it (see docs/storage.md).
+        """
+        if durable:
+            with self._engine.begin() as connection:
+                yield connection
+            return
+        with self._engine.connect() as connection:
+            if connection.dialect.name != "sqlite":
+                with connection.begin():
+                    connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                    yield connection
+                return
+            # SQLite refuses to change the safety level inside a transaction: around it
+            driver = connection.connection.driver_connection
+            if driver is None:
+                raise RuntimeError("sqlite connection has no driver connection")
+            driver.execute("PRAGMA synchronous=NORMAL")
+            try:
+                with connection.begin():
+                    yield connection
+            finally:
+                try:
+                    driver.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
+                except Exception:
+                    # never hand a relaxed connection back to the pool
+                    connection.invalidate()
+                    raise
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

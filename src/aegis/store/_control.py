@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, func, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    func,
+    select,
+    true,
+    update,
+)
 
 from aegis.store._base import BOTS, StoreBase, require_tenant
 from aegis.store.errors import StoreError
@@ -31,6 +41,21 @@ MISMATCHES = table_of(ReconciliationMismatchRow)
 BREAKERS = table_of(CircuitBreakerEventRow)
 RESERVATIONS = table_of(CapitalReservationRow)
 RUN_RUNNING = "running"
+
+# reservation statements built once (the entry path runs them per order; see _orders.py)
+_MY_RESERVATIONS = (RESERVATIONS.c.tenant_id == bindparam("k_tenant")) & (
+    RESERVATIONS.c.bot_id == bindparam("k_bot")
+)
+_RESERVATION_STATE = select(RESERVATIONS.c.released_ns).where(
+    _MY_RESERVATIONS & (RESERVATIONS.c.client_order_id == bindparam("k_order"))
+)
+_HELD = select(RESERVATIONS.c.amount).where(_MY_RESERVATIONS & RESERVATIONS.c.released_ns.is_(None))
+_INSERT_RESERVATION = RESERVATIONS.insert()
+_LOCK_BOT = (
+    select(BOTS.c.bot_id)
+    .where((BOTS.c.tenant_id == bindparam("k_tenant")) & (BOTS.c.bot_id == bindparam("k_bot")))
+    .with_for_update()
+)
 
 
 class ControlRepository(StoreBase):
@@ -228,13 +253,24 @@ class ControlRepository(StoreBase):
 
     # ----------------------------------------------------------------- reservations (RK2)
     def reserve_capital(
-        self, tenant: str, bot_id: str, order_id: str, amount: Decimal, limit: Decimal
+        self,
+        tenant: str,
+        bot_id: str,
+        order_id: str,
+        amount: Decimal,
+        limit: Decimal,
+        *,
+        durable: bool = True,
     ) -> bool:
         """Reserve ``amount`` for intent ``order_id`` unless the bot's total would pass ``limit``.
 
         Atomic: the check and the insert run under the bot's lock (PostgreSQL: the bots row
         ``FOR UPDATE``; SQLite: ``BEGIN IMMEDIATE``), so concurrent callers cannot together
         exceed ``limit``. Reserving an order already holding a reservation returns True.
+        ``durable=False`` commits without waiting for the disk: for a caller that commits the
+        order's intent durably next (the runtime), whose sync makes the reservation durable too;
+        if that intent never comes, no order was sent and a reservation lost to a power cut
+        held nothing real.
         """
         require_tenant(tenant)
         if amount <= 0:
@@ -242,13 +278,10 @@ class ControlRepository(StoreBase):
         if limit < 0:
             raise ValueError(f"reservation limit {limit} for bot {bot_id!r} must not be negative")
         self.ensure_bot(tenant, bot_id)
-        with self._write() as connection:
+        with self._write(durable=durable) as connection:
             self._lock_bot(connection, tenant, bot_id)
-            mine = (RESERVATIONS.c.tenant_id == tenant) & (RESERVATIONS.c.bot_id == bot_id)
             existing = connection.execute(
-                select(RESERVATIONS.c.released_ns).where(
-                    mine & (RESERVATIONS.c.client_order_id == order_id)
-                )
+                _RESERVATION_STATE, {"k_tenant": tenant, "k_bot": bot_id, "k_order": order_id}
             ).one_or_none()
             if existing is not None:
                 if existing.released_ns is not None:
@@ -261,14 +294,15 @@ class ControlRepository(StoreBase):
             if held + amount > limit:
                 return False
             connection.execute(
-                RESERVATIONS.insert().values(
-                    tenant_id=tenant,
-                    bot_id=bot_id,
-                    client_order_id=order_id,
-                    amount=amount,
-                    created_ns=self._now(),
-                    released_ns=None,
-                )
+                _INSERT_RESERVATION,
+                {
+                    "tenant_id": tenant,
+                    "bot_id": bot_id,
+                    "client_order_id": order_id,
+                    "amount": amount,
+                    "created_ns": self._now(),
+                    "released_ns": None,
+                },
             )
             return True
 
@@ -296,22 +330,12 @@ class ControlRepository(StoreBase):
 
     def _lock_bot(self, connection: Connection, tenant: str, bot_id: str) -> None:
         if connection.dialect.name == "postgresql":
-            connection.execute(
-                select(BOTS.c.bot_id)
-                .where((BOTS.c.tenant_id == tenant) & (BOTS.c.bot_id == bot_id))
-                .with_for_update()
-            ).one()
+            connection.execute(_LOCK_BOT, {"k_tenant": tenant, "k_bot": bot_id}).one()
         # SQLite: the write transaction began with BEGIN IMMEDIATE, the database lock is held
 
     def _held(self, connection: Connection, tenant: str, bot_id: str) -> Decimal:
         # summed in Python: SQLite keeps decimals as text, SUM() there would go through floats
-        amounts = connection.execute(
-            select(RESERVATIONS.c.amount).where(
-                (RESERVATIONS.c.tenant_id == tenant)
-                & (RESERVATIONS.c.bot_id == bot_id)
-                & RESERVATIONS.c.released_ns.is_(None)
-            )
-        ).scalars()
+        amounts = connection.execute(_HELD, {"k_tenant": tenant, "k_bot": bot_id}).scalars()
         return sum(amounts, Decimal(0))
 
     # ----------------------------------------------------------------- retention (PE5)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, case, select, update
+from sqlalchemy import Connection, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
 
 from aegis.model import (
@@ -52,6 +52,48 @@ RESERVATIONS = table_of(CapitalReservationRow)
 # fault_hook stages of apply_order_update, in the order they happen
 APPLY_STAGES = ("order", "event", "fill", "position", "trade", "reservation")
 
+# The write path's statements are built once with bound parameters: building a statement per
+# call (``insert().values(**row)``, a new ``where``) and computing its cache key cost more than
+# SQLite's own work (about 0.3 ms of the 0.55 ms of an intent without the fsync).
+_INSERT_ORDER = ORDERS.insert()
+_INSERT_EVENT = EVENTS.insert()
+_INSERT_FILL = FILLS.insert()
+_SEQUENCE_KEY = (SEQUENCES.c.tenant_id == bindparam("k_tenant")) & (
+    SEQUENCES.c.bot_id == bindparam("k_bot")
+)
+_ALLOCATE_SEQUENCE = (
+    update(SEQUENCES)
+    .where(_SEQUENCE_KEY)
+    .values(next_sequence=SEQUENCES.c.next_sequence + 1)
+    .returning(SEQUENCES.c.next_sequence)
+)
+_ADVANCE_SEQUENCE = (
+    update(SEQUENCES)
+    .where(_SEQUENCE_KEY)
+    .values(
+        next_sequence=case(
+            (SEQUENCES.c.next_sequence < bindparam("k_following"), bindparam("k_following")),
+            else_=SEQUENCES.c.next_sequence,
+        )
+    )
+)
+_ORDER_KEY = (ORDERS.c.tenant_id == bindparam("k_tenant")) & (
+    ORDERS.c.client_order_id == bindparam("k_order")
+)
+_ORDER_STATUS = select(ORDERS.c.status).where(_ORDER_KEY)
+_ORDER_STATUS_FOR_UPDATE = _ORDER_STATUS.with_for_update()
+_UPDATE_ORDER_STATE = update(ORDERS).where(_ORDER_KEY)
+_RELEASE_RESERVATION = (
+    update(RESERVATIONS)
+    .where(
+        (RESERVATIONS.c.tenant_id == bindparam("k_tenant"))
+        & (RESERVATIONS.c.bot_id == bindparam("k_bot"))
+        & (RESERVATIONS.c.client_order_id == bindparam("k_order"))
+        & RESERVATIONS.c.released_ns.is_(None)
+    )
+    .values(released_ns=bindparam("k_now"))
+)
+
 
 class OrderRepository(StoreBase):
     """Write-intent-first order journal with one transaction per order update."""
@@ -64,13 +106,9 @@ class OrderRepository(StoreBase):
             return self._allocate_sequence(connection, tenant, bot_id)
 
     def _allocate_sequence(self, connection: Connection, tenant: str, bot_id: str) -> int:
-        key = (SEQUENCES.c.tenant_id == tenant) & (SEQUENCES.c.bot_id == bot_id)
         # the UPDATE takes the row lock (PG) / the write lock (SQLite) before reading
         allocated = connection.execute(
-            update(SEQUENCES)
-            .where(key)
-            .values(next_sequence=SEQUENCES.c.next_sequence + 1)
-            .returning(SEQUENCES.c.next_sequence)
+            _ALLOCATE_SEQUENCE, {"k_tenant": tenant, "k_bot": bot_id}
         ).scalar_one()
         return int(allocated) - 1
 
@@ -82,12 +120,9 @@ class OrderRepository(StoreBase):
             return  # a foreign id (e.g. adopted from the venue): not from our sequence
         if parts.bot_key != bot_key(order.bot_id):
             return
-        following = parts.sequence + 1
-        column = SEQUENCES.c.next_sequence
         connection.execute(
-            update(SEQUENCES)
-            .where((SEQUENCES.c.tenant_id == tenant) & (SEQUENCES.c.bot_id == order.bot_id))
-            .values(next_sequence=case((column < following, following), else_=column))
+            _ADVANCE_SEQUENCE,
+            {"k_tenant": tenant, "k_bot": order.bot_id, "k_following": parts.sequence + 1},
         )
 
     # ----------------------------------------------------------------- writes
@@ -111,20 +146,21 @@ class OrderRepository(StoreBase):
                 values = order_values(tenant, order)
                 values["recorded_ns"] = now
                 values["closed_ns"] = order.updated_ns if order.status.is_terminal else None
-                connection.execute(ORDERS.insert().values(**values))
+                connection.execute(_INSERT_ORDER, values)
                 connection.execute(
-                    EVENTS.insert().values(
-                        tenant_id=tenant,
-                        client_order_id=order.client_order_id,
-                        kind=INTENT_EVENT,
-                        previous_status=None,
-                        status=order.status.value,
-                        ts_ns=order.created_ns,
-                        recorded_ns=now,
-                        venue_order_id=order.venue_order_id,
-                        trade_id=None,
-                        reason=order.reason,
-                    )
+                    _INSERT_EVENT,
+                    {
+                        "tenant_id": tenant,
+                        "client_order_id": order.client_order_id,
+                        "kind": INTENT_EVENT,
+                        "previous_status": None,
+                        "status": order.status.value,
+                        "ts_ns": order.created_ns,
+                        "recorded_ns": now,
+                        "venue_order_id": order.venue_order_id,
+                        "trade_id": None,
+                        "reason": order.reason,
+                    },
                 )
         except IntegrityError as error:
             if self.get_order(tenant, order.client_order_id) is not None:
@@ -181,43 +217,42 @@ class OrderRepository(StoreBase):
                 self._fault("trade")
             if order_after.status.is_terminal:
                 connection.execute(
-                    update(RESERVATIONS)
-                    .where(
-                        (RESERVATIONS.c.tenant_id == tenant)
-                        & (RESERVATIONS.c.bot_id == order_after.bot_id)
-                        & (RESERVATIONS.c.client_order_id == order_after.client_order_id)
-                        & RESERVATIONS.c.released_ns.is_(None)
-                    )
-                    .values(released_ns=self._now())
+                    _RELEASE_RESERVATION,
+                    {
+                        "k_tenant": tenant,
+                        "k_bot": order_after.bot_id,
+                        "k_order": order_after.client_order_id,
+                        "k_now": self._now(),
+                    },
                 )
                 self._fault("reservation")
 
     def _lock_order_status(self, connection: Connection, tenant: str, order_id: str) -> str:
-        query = select(ORDERS.c.status).where(
-            (ORDERS.c.tenant_id == tenant) & (ORDERS.c.client_order_id == order_id)
+        # PostgreSQL: FOR UPDATE, so two updates of one order apply one after the other
+        query = (
+            _ORDER_STATUS_FOR_UPDATE if connection.dialect.name == "postgresql" else _ORDER_STATUS
         )
-        if connection.dialect.name == "postgresql":
-            query = query.with_for_update()  # two updates of one order apply one after the other
-        previous = connection.execute(query).scalar_one_or_none()
+        previous = connection.execute(
+            query, {"k_tenant": tenant, "k_order": order_id}
+        ).scalar_one_or_none()
         if previous is None:
             raise UnknownOrder(f"order {order_id!r} is not recorded for tenant {tenant!r}")
         return str(previous)
 
     def _write_order_state(self, connection: Connection, tenant: str, order: Order) -> None:
         connection.execute(
-            update(ORDERS)
-            .where(
-                (ORDERS.c.tenant_id == tenant) & (ORDERS.c.client_order_id == order.client_order_id)
-            )
-            .values(
-                status=order.status.value,
-                filled_quantity=order.filled_quantity,
-                average_fill_price=order.average_fill_price,
-                venue_order_id=order.venue_order_id,
-                updated_ns=order.updated_ns,
-                reason=order.reason,
-                closed_ns=order.updated_ns if order.status.is_terminal else None,
-            )
+            _UPDATE_ORDER_STATE,
+            {
+                "k_tenant": tenant,
+                "k_order": order.client_order_id,
+                "status": order.status.value,
+                "filled_quantity": order.filled_quantity,
+                "average_fill_price": order.average_fill_price,
+                "venue_order_id": order.venue_order_id,
+                "updated_ns": order.updated_ns,
+                "reason": order.reason,
+                "closed_ns": order.updated_ns if order.status.is_terminal else None,
+            },
         )
 
     def _write_event(
@@ -230,26 +265,25 @@ class OrderRepository(StoreBase):
         fill: Fill | None,
     ) -> None:
         connection.execute(
-            EVENTS.insert().values(
-                tenant_id=tenant,
-                client_order_id=order.client_order_id,
-                kind=event.kind.value,
-                previous_status=previous,
-                status=order.status.value,
-                ts_ns=event.ts_ns,
-                recorded_ns=self._now(),
-                venue_order_id=event.venue_order_id,
-                trade_id=None if fill is None else fill.trade_id,
-                reason=event.reason,
-            )
+            _INSERT_EVENT,
+            {
+                "tenant_id": tenant,
+                "client_order_id": order.client_order_id,
+                "kind": event.kind.value,
+                "previous_status": previous,
+                "status": order.status.value,
+                "ts_ns": event.ts_ns,
+                "recorded_ns": self._now(),
+                "venue_order_id": event.venue_order_id,
+                "trade_id": None if fill is None else fill.trade_id,
+                "reason": event.reason,
+            },
         )
 
     def _write_fill(self, connection: Connection, tenant: str, bot_id: str, fill: Fill) -> None:
         try:
             # a savepoint is not needed: the whole transaction is abandoned on a duplicate
-            connection.execute(
-                FILLS.insert().values(**fill_values(tenant, bot_id, fill, self._now()))
-            )
+            connection.execute(_INSERT_FILL, fill_values(tenant, bot_id, fill, self._now()))
         except IntegrityError as error:
             raise DuplicateFill(
                 f"fill {fill.trade_id!r} of order {fill.client_order_id!r} already stored "

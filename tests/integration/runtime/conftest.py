@@ -45,9 +45,6 @@ def run_settings(xrp_slice: Path, tmp_path: Path) -> Callable[..., Settings]:
             "strategy": {"name": "ema_cross", "params": PARAMS},
             "sizing": {"quantity": SIZE, "fee_bps": FEE_BPS, "cash": "10000"},
             "server": {"port": 0},
-            # the backtest runner has no risk engine yet: the loss cooldown must not bind when
-            # a run is compared with a backtest (tests of risk override it)
-            "risk": {"cooldown_losses": 1_000_000},
         }  # fmt: skip
         values.update(overrides)
         return load_settings(None, **values)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from aegis.backtest import BacktestConfig, run_backtest
+from aegis.config import RiskLimitSettings
 from aegis.data import Candles, read_candles
 from aegis.model.candle import Candle
 from aegis.model.errors import ConfigError
@@ -26,6 +27,8 @@ def _dec(value: float) -> Decimal:
 
 
 FEE = Decimal("0.001")
+#: risk limits wide enough for entries above the default 25 % of equity per symbol
+WIDE_RISK = RiskLimitSettings(max_symbol_exposure="1")
 
 
 class Scripted(Strategy):
@@ -155,7 +158,9 @@ def test_permissive_instrument_is_announced_and_a_given_one_is_used() -> None:
 
 
 def test_fraction_sizing_uses_equity_at_the_signal_close() -> None:
-    config = BacktestConfig(cash=Decimal(1000), fee_bps=Decimal(0), fraction=Decimal("0.5"))
+    config = BacktestConfig(
+        cash=Decimal(1000), fee_bps=Decimal(0), fraction=Decimal("0.5"), risk=WIDE_RISK
+    )
     result = run_backtest(_candles(), _script((2, Action.ENTER_LONG)), config)
     # 500 / close[2] = 500 / 102, floored to the permissive 1e-12 step
     assert result.fills[0].quantity == Decimal("4.901960784313")
@@ -174,7 +179,9 @@ def test_vectorised_walk_equals_bar_by_bar_walk(seed: int) -> None:
     )  # fmt: skip
     bars = sorted(rng.choice(n, 60, replace=False).tolist())
     pairs = [(bar, Action(int(rng.integers(1, 3)))) for bar in bars]
-    config = BacktestConfig(cash=Decimal(10_000), fraction=Decimal("0.3"), seed=seed)
+    config = BacktestConfig(
+        cash=Decimal(10_000), fraction=Decimal("0.3"), seed=seed, risk=WIDE_RISK
+    )
     fast = run_backtest(candles, _script(*pairs), config)
     slow = run_backtest(candles, _script(*pairs, streaming=True), config)
     assert fast.fills
