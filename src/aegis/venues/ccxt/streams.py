@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
@@ -20,6 +20,34 @@ _TERMINAL_EVENTS: Final[Mapping[str, OrderEventKind]] = {
     "expired": OrderEventKind.EXPIRE,
     "rejected": OrderEventKind.REJECT,
 }
+
+
+class StreamedPrices:
+    """The latest price each symbol's websocket delivered, and when it arrived.
+
+    A market order's notional is checked against the venue's last price before it is sent
+    (PR2). A kline the socket delivered moments ago is that price; asking REST for a ticker
+    again would put a round trip between a closed candle and its order.
+    """
+
+    def __init__(self, max_age_s: float, monotonic: Callable[[], float]) -> None:
+        self.max_age_s = max_age_s
+        self._monotonic = monotonic
+        self._latest: dict[str, tuple[float, float]] = {}
+
+    def note(self, symbol: str, rows: Sequence[Any]) -> None:
+        """Remember the close of the newest ccxt OHLCV row (open or closed) of ``symbol``."""
+        if rows:
+            close = rows[-1][4]
+            if close is not None:
+                self._latest[symbol] = (float(close), self._monotonic())
+
+    def fresh(self, symbol: str) -> Decimal | None:
+        """Return the remembered price when it is younger than ``max_age_s``, else None."""
+        found = self._latest.get(symbol)
+        if found is None or self._monotonic() - found[1] > self.max_age_s:
+            return None
+        return Decimal(repr(found[0]))
 
 
 class ClosedCandles:

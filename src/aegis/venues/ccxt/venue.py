@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +29,7 @@ from aegis.venues.ccxt.parsing import (
     venue_position,
 )
 from aegis.venues.ccxt.profiles import ExchangeProfile, profile_for
-from aegis.venues.ccxt.streams import ClosedCandles, OrderUpdateTracker
+from aegis.venues.ccxt.streams import ClosedCandles, OrderUpdateTracker, StreamedPrices
 from aegis.venues.ccxt.submission import Submitter
 from aegis.venues.ccxt.user_stream import UserDataStream
 
@@ -84,6 +85,8 @@ class CcxtVenue:
         gate: RateLimitGate | None = None,
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        streamed_price_max_age_s: float = 10.0,
     ) -> None:
         self._name = exchange_name
         self.profile = profile_for(exchange_name)
@@ -101,6 +104,7 @@ class CcxtVenue:
         self._instruments: dict[str, Instrument] = {}
         self._client_ids: dict[str, str] = {}  # venue order id -> client order id
         self._candles = ClosedCandles()
+        self._prices = StreamedPrices(streamed_price_max_age_s, monotonic)
         self._trade_marks: dict[str, tuple[int, int, str]] = {}  # last returned trade per symbol
         self._orders = OrderUpdateTracker()
         self._submitter = Submitter(self)
@@ -269,7 +273,14 @@ class CcxtVenue:
         return [candle(row) for row in rows]
 
     async def last_price(self, symbol: str) -> Decimal | None:
-        """Return the venue's last traded price of ``symbol`` (market-order notional, PR2)."""
+        """Return the venue's last traded price of ``symbol`` (market-order notional, PR2).
+
+        A price the candle stream delivered within ``streamed_price_max_age_s`` is used as is;
+        otherwise the REST ticker is asked.
+        """
+        streamed = self._prices.fresh(symbol)
+        if streamed is not None:
+            return streamed
         exchange = self.exchange
         ticker = await self.caller.call(
             f"fetch_ticker {symbol}", lambda: exchange.fetch_ticker(symbol)
@@ -286,6 +297,7 @@ class CcxtVenue:
         exchange = self.exchange
         market_id = str(exchange.market(symbol)["id"]) if self._instruments else symbol
         cached = self._cached_ohlcv(symbol, timeframe)
+        self._prices.note(symbol, cached)
         if cached:
             closed = self._candles.closed(symbol, market_id, timeframe, cached)
             if closed:
@@ -296,9 +308,9 @@ class CcxtVenue:
                 lambda: exchange.watch_ohlcv(symbol, timeframe),
             )
             # the whole cache, not just this answer: rows may have arrived in between
-            closed = self._candles.closed(
-                symbol, market_id, timeframe, [*self._cached_ohlcv(symbol, timeframe), *rows]
-            )
+            current = [*self._cached_ohlcv(symbol, timeframe), *rows]
+            self._prices.note(symbol, current)
+            closed = self._candles.closed(symbol, market_id, timeframe, current)
             if closed:
                 return closed
 
