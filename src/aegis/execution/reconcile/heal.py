@@ -25,7 +25,7 @@ from aegis.model import (
     OrderUpdate,
 )
 from aegis.model.events import Fill
-from aegis.store import DuplicateFill, Store
+from aegis.store import DuplicateFill, DuplicateIntent, Store
 from aegis.venues.base import VenueOrder
 
 log = structlog.get_logger(__name__)
@@ -107,7 +107,16 @@ class OrderHealer:
             tag=ADOPTED_TAG,
             reason="adopted by reconciliation: placed outside this bot or its ack was lost",
         )
-        recorded = self._store.record_intent(self._tenant, intent)
+        try:
+            recorded = self._store.record_intent(self._tenant, intent)
+        except DuplicateIntent:
+            # Recorded since this run read the store (the runtime's own write, or an earlier
+            # run): adoption is idempotent, so heal the stored order to the venue's truth.
+            stored = self._store.get_order(self._tenant, key)
+            if stored is None:
+                raise
+            log.info("adoption_found_recorded", client_order_id=key)
+            recorded = stored
         return self.heal(recorded, venue_order, fills)
 
     def heal(self, order: Order, venue_order: VenueOrder, fills: Sequence[Fill]) -> Order:

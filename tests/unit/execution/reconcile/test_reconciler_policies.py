@@ -328,3 +328,27 @@ async def test_resolve_pending_adopts_each_answer_by_the_documented_rules(
     assert position.quantity == Decimal(1)
     [run] = store.reconciliation_runs(TENANT, BOT)
     assert (run.trigger, run.mismatch_count) == ("recovery", 6)
+
+
+async def test_adoption_of_an_order_recorded_since_the_run_read_the_store_is_idempotent(
+    store: Store, venue: FakeVenue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer records the foreign order between the run's read and its adoption."""
+    venue.orders.append(venue_order("foreign-2", S.ACCEPTED, quantity="1", price="90"))
+    reconciler = _reconciler(store, venue, ReconcilePolicy.ADOPT)
+    original = store.orders
+
+    def stale_then_recorded(*args: Any, **kwargs: Any) -> Any:
+        seen = original(*args, **kwargs)  # the run reads the store first ...
+        if not any(o.client_order_id == "foreign-2" for o in seen):
+            # ... and only then does someone else record the same order
+            intent = order("foreign-2", S.SUBMITTED, quantity="1", price="90")
+            store.record_intent(TENANT, intent)
+        return seen
+
+    monkeypatch.setattr(store, "orders", stale_then_recorded)
+    report = await reconciler.run("periodic")
+    assert report.count(K.MISSING_LOCALLY) == 1
+    stored = store.get_order(TENANT, "foreign-2")
+    assert stored is not None
+    assert stored.status is S.ACCEPTED  # healed to the venue's truth, no duplicate-key crash
