@@ -82,3 +82,53 @@ def test_bad_file_content_names_the_file(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert str(bad) in done.stderr
     assert "Traceback" not in done.stderr
+
+
+MARKETS = BUNDLED.parent / "markets"
+XRP_PERP = BUNDLED / "binance-usdm_XRP-USDT-PERP_5m.csv.gz"
+XRP_FUNDING = BUNDLED / "binance-usdm_XRP-USDT-PERP_8h-funding.csv.gz"
+USDM = MARKETS / "binance-usdm.json"
+
+
+def test_real_filters_and_funding_on_the_xrp_perpetual() -> None:
+    inputs = ["--instrument", str(USDM), "--funding", str(XRP_FUNDING)]
+    done = _run("--data", str(XRP_PERP), *EMA, "--size", "1000", *inputs, "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data.keys() >= KEYS | {"funding_paid"}
+    assert data["symbol"] == "XRP/USDT:USDT"
+    assert data["trades"] > 0
+    # the run holds longs across some of the 12 funding times, nearly all at +0.01 %: it pays
+    assert data["funding_paid"] > 0
+    assert not any("permissive" in warning for warning in data["warnings"])
+    assert any("funding series starts" in warning for warning in data["warnings"])
+    # 1 XRP (~1.2 USDT) is below the 5 USDT minimum notional: every entry is refused, with why
+    small = _run("--data", str(XRP_PERP), *EMA, "--size", "1", *inputs, "--json")
+    assert small.returncode == 0, small.stderr
+    refused = json.loads(small.stdout)
+    assert refused["trades"] == 0
+    assert refused["funding_paid"] == 0.0
+    assert any("below min_notional 5" in warning for warning in refused["warnings"])
+    table = _run("--data", str(XRP_PERP), *EMA, "--size", "1000", *inputs)
+    assert table.returncode == 0, table.stderr
+    assert "funding paid" in table.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (
+            ["--instrument", str(MARKETS / "binance-spot.json")],
+            ["binance-spot.json", "XRP/USDT:USDT"],
+        ),
+        (["--instrument", "/nonexistent/markets.json"], ["/nonexistent/markets.json"]),
+        (["--symbol", "XRP/USDT", "--funding", str(XRP_FUNDING)], ["--funding", "XRP/USDT"]),
+    ],
+)
+def test_bad_instrument_or_funding_is_one_clear_line(args: list[str], names: list[str]) -> None:
+    done = _run("--data", str(XRP_PERP), *EMA, *args)
+    assert done.returncode == 2
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    for name in names:
+        assert name in lines[0], done.stderr

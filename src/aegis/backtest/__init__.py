@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 from aegis.backtest.config import DEFAULT_FRACTION, BacktestConfig
 from aegis.backtest.equity import equity_curve
+from aegis.backtest.inputs import check_funding_target, load_instrument
 from aegis.backtest.metrics import Metrics, compute_metrics
 from aegis.backtest.result import BacktestResult
 from aegis.backtest.round_trips import RoundTrip, RoundTrips, build_round_trips, iter_round_trips
@@ -22,9 +23,11 @@ __all__ = [
     "RoundTrip",
     "RoundTrips",
     "build_round_trips",
+    "check_funding_target",
     "compute_metrics",
     "equity_curve",
     "iter_round_trips",
+    "load_instrument",
     "run_backtest",
     "write_report",
 ]

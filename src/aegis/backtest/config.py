@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     # only a type here: importing the settings module (pydantic-settings) costs a backtest
     # process ~0.1 s, and the default limits need no config section
     from aegis.config import RiskLimitSettings
+    from aegis.venues.sim import FundingSeries
 
 DEFAULT_FRACTION = Decimal("0.1")
 """Sizing when neither ``size`` nor ``fraction`` is given: 10 % of equity per entry."""
@@ -41,6 +42,8 @@ class BacktestConfig:
     ``risk`` is the run's ``risk`` config section (``aegis.config.RiskLimitSettings``): every
     entry passes the same risk engine as in paper and live trading (BT1); None means the
     defaults a run uses, which never bind on a reference run (the loss cooldown is off).
+    ``funding`` (e.g. ``aegis.data.read_funding``) charges funding through the simulated
+    exchange and the portfolio; it needs a linear perpetual instrument. None charges none.
     """
 
     cash: Decimal = Decimal("100000")
@@ -53,6 +56,7 @@ class BacktestConfig:
     slippage_bps: float = 0.0
     bot_id: str = "backtest"
     risk: RiskLimitSettings | None = None
+    funding: FundingSeries | None = None
 
     def __post_init__(self) -> None:
         cash = _decimal("cash", self.cash)

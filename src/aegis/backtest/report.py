@@ -295,7 +295,7 @@ def _summary_rows(result: BacktestResultLike) -> list[tuple[str, str]]:
     period = f"{_iso(int(ts[0]))} → {_iso(int(ts[-1]))} UTC" if ts.size else "no candles"
     params = ", ".join(f"{key}={value}" for key, value in result.params.items()) or "defaults"
     timeframe = "unknown" if result.timeframe_ms is None else format_timeframe(result.timeframe_ms)
-    return [
+    rows = [
         ("Strategy", f"{result.strategy} ({params})"),
         ("Symbol", result.symbol or "unknown"),
         ("Timeframe", timeframe),
@@ -306,6 +306,10 @@ def _summary_rows(result: BacktestResultLike) -> list[tuple[str, str]]:
         ("Fees paid", _num(result.fees_paid)),
         ("Engine seconds", f"{result.engine_seconds:.4f}"),
     ]
+    # only a run that settled funding has a row for it (the field is optional on the protocol)
+    if getattr(result, "funding_payments", 0):
+        rows.insert(-1, ("Funding paid", _num(getattr(result, "funding_paid", 0))))
+    return rows
 
 
 def write_report(

@@ -37,6 +37,8 @@ class BacktestResult:
     close); ``final_equity`` is its last value in exact Decimal. ``decisions`` lists the
     decisions that led to an order, then the ignored or rejected ones with the reason appended to
     their thought, in time order. ``engine_seconds`` is the run with the candles in memory.
+    ``funding_paid`` is the net funding the account paid over ``funding_payments`` settlements
+    (negative when it received more than it paid; 0 without a funding series).
     """
 
     strategy: str
@@ -57,6 +59,8 @@ class BacktestResult:
     warnings: list[str] = field(default_factory=list)
     engine_seconds: float = 0.0
     entry_fills: int = 0
+    funding_paid: Decimal = Decimal(0)
+    funding_payments: int = 0
 
     @property
     def trades(self) -> int:
@@ -93,6 +97,7 @@ class BacktestResult:
             "exposure": metrics.exposure,
             "win_rate": metrics.win_rate,
             "fees_paid": _json_float(self.fees_paid),
+            "funding_paid": _json_float(self.funding_paid),
             "engine_seconds": self.engine_seconds,
             "warnings": list(self.warnings),
             "null_reasons": dict(metrics.null_reasons),

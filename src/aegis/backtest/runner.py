@@ -24,6 +24,7 @@ import numpy as np
 
 from aegis.backtest.config import BacktestConfig
 from aegis.backtest.equity import equity_curve
+from aegis.backtest.inputs import check_funding_target, funding_coverage
 from aegis.backtest.metrics import compute_metrics
 from aegis.backtest.result import BacktestResult
 from aegis.backtest.round_trips import RoundTrips
@@ -40,7 +41,7 @@ from aegis.risk import InMemoryCapitalReservations, LegRoundTrips, RiskEngine, R
 from aegis.venues.sim import FillModel, SimulatedExchange
 
 if TYPE_CHECKING:
-    from aegis.model.events import OrderUpdate
+    from aegis.model.events import FundingPayment, OrderUpdate
     from aegis.strategies import SignalFrame, Strategy
 
 Progress = Callable[[int, int], None]
@@ -100,6 +101,8 @@ class _Walk:
         exchange: SimulatedExchange,
         pipeline: TradingPipeline,
         progress: Progress | None,
+        *,
+        funded: bool = False,
     ) -> None:
         self.candles = candles
         self.symbol = symbol
@@ -109,6 +112,20 @@ class _Walk:
         self.progress = progress
         # candle index of each fill in ``pipeline.fills`` (an int64 array: 8 bytes a fill)
         self.fill_bars = array("q")
+        # with a funding series: the payments settled, and the candle each settled on
+        self.funded = funded
+        self.funding: list[FundingPayment] = []
+        self.funding_bars = array("q")
+
+    def _fund(self, bar: int) -> None:
+        # OR3: the portfolio books each payment as it settles, so sizing sees the cash it left
+        payments = self.exchange.drain_funding()
+        if payments:
+            apply = self.pipeline.order_manager.portfolio.apply_funding
+            for payment in payments:
+                apply(payment)
+            self.funding.extend(payments)
+            self.funding_bars.extend([bar] * len(payments))
 
     def _market(self, bar: int, updates: list[OrderUpdate]) -> None:
         fills = self.pipeline.fills
@@ -134,6 +151,7 @@ class _Walk:
         has_open_orders = exchange.has_open_orders
         on_decision, decision_at = self.pipeline.on_decision, frame.decision_at
         close_offset_ns, progress = self.close_offset_ns, self.progress
+        funded, position_of, fund = self.funded, exchange.position, self._fund
         report_at = _PROGRESS_EVERY
         count = len(actionable)
         position = 0
@@ -143,7 +161,7 @@ class _Walk:
         must_search = False
         while True:
             upcoming = actionable[position] if position < count else n
-            has_orders = has_open_orders()
+            has_orders = feed = has_open_orders()
             if has_orders:
                 if must_search:
                     event = next_event(symbol, h, lo, bar + 1, ts_ms=ts)
@@ -151,15 +169,24 @@ class _Walk:
                         upcoming = event
                 elif bar + 1 < upcoming:
                     upcoming = bar + 1
+            elif funded and position_of(symbol):
+                # a held position pays funding: the exchange names the candle before each
+                # funding time (its close is the mark) and the candle at it
+                feed = True
+                event = next_event(symbol, h, lo, bar + 1, ts_ms=ts)
+                if event is not None and event < upcoming:
+                    upcoming = event
             if upcoming >= n:
                 break
             bar = upcoming
-            if has_orders:
+            if feed:
                 updates = on_candle(
                     symbol, ts_at(bar), open_at(bar), high_at(bar), low_at(bar), close_at(bar),
                     volume_at(bar),
                 )  # fmt: skip
                 must_search = not updates
+                if funded:
+                    fund(bar)
                 if updates:
                     market(bar, updates)
             if position < count and actionable[position] == bar:
@@ -180,6 +207,7 @@ class _Walk:
         n = len(candles)
         exchange, symbol, market = self.exchange, self.symbol, self._market
         on_candle, has_open_orders = exchange.on_candle, exchange.has_open_orders
+        funded, position_of, fund = self.funded, exchange.position, self._fund
         on_decision = self.pipeline.on_decision
         decide = strategy.on_candle
         close_offset_ns, progress = self.close_offset_ns, self.progress
@@ -194,8 +222,10 @@ class _Walk:
             strict=True,
         )
         for bar, (ts, o, h, lo, c, v) in enumerate(rows):
-            if has_open_orders():
+            if has_open_orders() or (funded and position_of(symbol)):
                 updates = on_candle(symbol, ts, o, h, lo, c, v)
+                if funded:
+                    fund(bar)
                 if updates:
                     market(bar, updates)
             decision: Decision = decide(Candle(ts, o, h, lo, c, v), symbol)
@@ -226,6 +256,11 @@ def run_backtest(
     instrument = _instrument(candles, config, warnings)
     symbol = instrument.symbol
     timeframe_ms = _timeframe(candles, warnings)
+    funding = None
+    if config.funding is not None:
+        check_funding_target(instrument, config.funding)
+        funding = {symbol: config.funding}
+        funding_coverage(candles.ts_ms, config.funding, warnings)
     sizer = config.sizer()
     exchange = SimulatedExchange(
         {symbol: instrument},
@@ -233,6 +268,7 @@ def run_backtest(
             slippage_bps=config.slippage_bps, seed=config.seed, fee_rate_override=config.fee_rate
         ),
         retain_history=False,  # finished orders leave memory: the result keeps only the fills
+        funding=funding,
     )
     portfolio = Portfolio({instrument.quote: config.cash}, PositionMode.ONE_WAY)
     manager = OrderManager(config.bot_id, {symbol: instrument}, portfolio, retain_history=False)
@@ -242,7 +278,8 @@ def run_backtest(
         config.risk_limits(),
         bot_id=config.bot_id,
         sizer=sizer,
-        reservations=InMemoryCapitalReservations(),
+        # real filters can refuse an approved entry before it becomes an order: its id returns
+        reservations=(InMemoryCapitalReservations()),
     )
     limits = risk.settings
     # round trips feed only the loss cooldown here (the backtest's sizers keep no history):
@@ -252,7 +289,9 @@ def run_backtest(
     # the manager keeps only unfinished orders (retain_history=False): the gate frees the
     # reservation of an entry whose order has left them before it judges the next one
     pipeline.entry_gate = RiskEntryGate(risk, manager, live_orders=manager.orders)
-    walk = _Walk(candles, symbol, timeframe_ms, exchange, pipeline, progress)
+    walk = _Walk(
+        candles, symbol, timeframe_ms, exchange, pipeline, progress, funded=funding is not None
+    )
     # The run allocates tens of thousands of long-lived, acyclic objects (orders, fills,
     # decisions): the cyclic collector would rescan them again and again (~25 % of the loop).
     collecting = gc.isenabled()
@@ -296,6 +335,12 @@ def _result(
     initial = float(config.cash)
     fills = pipeline.fills
     equity, exposure_bars = equity_curve(fills, walk.fill_bars, instrument, config.cash, close)
+    if walk.funding:
+        # each payment moves the cash from the close of the candle it settled on
+        flows = np.zeros(len(close), dtype=np.float64)
+        amounts = np.array([float(payment.amount) for payment in walk.funding])
+        np.add.at(flows, np.asarray(walk.funding_bars, dtype=np.int64), amounts)
+        equity += np.cumsum(flows)
     # counted in one pass; the RoundTrip objects are built only if the result's reader asks
     round_trips = RoundTrips(fills, {symbol: last_close}, {symbol: instrument.contract_size})
     fees_paid = portfolio.fees_paid
@@ -337,4 +382,6 @@ def _result(
         warnings=warnings,
         engine_seconds=time.perf_counter() - started,
         entry_fills=entry_fills,
+        funding_paid=portfolio.funding_paid,
+        funding_payments=len(walk.funding),
     )

@@ -88,7 +88,46 @@ def _load(data: Path, symbol: str | None, timeframe: str | None) -> Candles:
     return resample(candles, target_ms)
 
 
-def _summary(console: Console, result: BacktestResult) -> None:
+def _with_inputs(
+    config: Any, candles: Candles, instrument_file: Path | None, funding_file: Path | None
+) -> Any:
+    """Return ``config`` with the instrument and funding files' contents (each optional)."""
+    import dataclasses
+
+    from aegis.backtest import check_funding_target, load_instrument
+    from aegis.data import read_funding
+    from aegis.model.errors import AegisError
+    from aegis.model.instrument import Instrument
+
+    symbol = config.symbol or candles.symbol
+    instrument: Instrument | None = None
+    if instrument_file is not None:
+        if not instrument_file.is_file():
+            fail(f"--instrument {instrument_file}: no such file")
+        try:
+            instrument = load_instrument(instrument_file, symbol)
+        except AegisError as exc:
+            fail(f"--instrument: {exc}")
+        config = dataclasses.replace(config, symbol=instrument.symbol, instrument=instrument)
+    if funding_file is None:
+        return config
+    if not funding_file.is_file():
+        fail(f"--funding {funding_file}: no such file")
+    try:
+        series = read_funding(funding_file)
+    except (AegisError, OSError, ValueError) as exc:
+        message = str(exc)
+        fail(message if str(funding_file) in message else f"--funding {funding_file}: {message}")
+    # the instrument the run will use: the file's, else the permissive one of the symbol
+    target = instrument or Instrument.permissive(symbol or "UNKNOWN/USDT")
+    try:
+        check_funding_target(target, series)
+    except AegisError as exc:
+        fail(f"--funding: {exc}")
+    return dataclasses.replace(config, funding=series)
+
+
+def _summary(console: Console, result: BacktestResult, *, funding: bool = False) -> None:
     from rich.table import Table
 
     data = result.to_json()
@@ -98,8 +137,10 @@ def _summary(console: Console, result: BacktestResult) -> None:
     for key in (
         "candles", "trades", "round_trips", "initial_cash", "final_equity", "total_return",
         "sharpe", "sortino", "max_drawdown", "profit_factor", "exposure", "win_rate",
-        "fees_paid", "engine_seconds",
+        "fees_paid", "funding_paid", "engine_seconds",
     ):  # fmt: skip
+        if key == "funding_paid" and not funding:
+            continue  # the table of a run without --funding stays as it was
         value = data.get(key)
         if value is None:
             text = "n/a"
@@ -137,6 +178,14 @@ def backtest(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the HTML report here.")
     ] = None,
+    instrument: Annotated[
+        Path | None,
+        typer.Option("--instrument", help="Binance exchangeInfo JSON: use the symbol's filters."),
+    ] = None,
+    funding: Annotated[
+        Path | None,
+        typer.Option("--funding", help="Funding CSV (timestamp_ms,funding_rate); perpetuals."),
+    ] = None,
 ) -> None:
     """Backtest a strategy on a candle file through the live order pipeline."""
     if size is not None and fraction is not None:
@@ -164,6 +213,8 @@ def backtest(
         fail(str(exc))
     _unmap_large_blocks()
     candles = _load(data, symbol, timeframe)
+    if instrument is not None or funding is not None:
+        config = _with_inputs(config, candles, instrument, funding)
     _run_and_print(candles, instance, config, json_output, report)
 
 
@@ -211,7 +262,7 @@ def _run_and_print(
     from rich.console import Console
 
     console = Console()
-    _summary(console, result)
+    _summary(console, result, funding=config.funding is not None)
     if written is not None:
         console.print(f"Report written to [bold]{written}[/bold]")
 

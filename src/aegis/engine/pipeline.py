@@ -84,8 +84,9 @@ class TradingPipeline:
         if plan is None:
             return None
         quantity = plan.exit_quantity
-        if quantity is None and self.entry_gate is not None:
-            quantity = self.entry_gate(decision, reference_price)
+        gate = self.entry_gate if quantity is None else None
+        if gate is not None:
+            quantity = gate(decision, reference_price)
             if quantity is None:
                 return None
         instrument = manager.instruments[decision.symbol]
@@ -108,6 +109,10 @@ class TradingPipeline:
             order = manager.create(plan, quantity, ts_ns, reference_price=price)
         except OrderRejected as exc:
             manager.reject(decision, str(exc))
+            if gate is not None:
+                # The gate reserved capital under the next client id; an id reserves once
+                # (RK2), so the refused intent's id is never handed to another order.
+                manager.skip_sequence()
             return None
         submitted = manager.submit(order, ts_ns)
         # The decision travels to complete_submission by client id: the order does not carry it.

@@ -247,6 +247,10 @@ class OrderManager:
         self._orders[order.client_order_id] = order
         return order
 
+    def skip_sequence(self) -> None:
+        """Never use the next client id: something (a capital reservation) is keyed on it."""
+        self.next_sequence += 1
+
     def submit(self, order: Order, ts_ns: int) -> Order:
         """Persist the intent (seam), then mark the order submitted, ready for the venue."""
         if self.intent_writer is not None:
