@@ -217,10 +217,13 @@ class Reconciler:
 
     # ----------------------------------------------------------------- one run
     async def _reconcile(self, run_id: int) -> tuple[list[MismatchOutcome], int]:
-        local = await asyncio.to_thread(self._load_local)
-        symbols = sorted(set(self.symbols) | {o.symbol for o in local.orders})
-        local = _scoped(local, set(symbols))
+        known = await asyncio.to_thread(self._load_local)
+        symbols = sorted(set(self.symbols) | {o.symbol for o in known.orders})
         venue = await self._fetch_venue(symbols)
+        # Compare against a store read taken AFTER the venue's: every intent is committed
+        # before its order is sent (OR2), so an order the bot placed while the venue was being
+        # read is in this read, instead of showing as "missing locally" and tripping a breaker.
+        local = _scoped(await asyncio.to_thread(self._load_local), set(symbols))
         now = self._clock()
         found = compare_states(local, venue, self.tolerances, now_ns=now)
         checked = len(local.orders) + len(local.fills) + len(local.positions) + venue.records

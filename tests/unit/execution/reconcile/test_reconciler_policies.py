@@ -337,10 +337,12 @@ async def test_adoption_of_an_order_recorded_since_the_run_read_the_store_is_ide
     venue.orders.append(venue_order("foreign-2", S.ACCEPTED, quantity="1", price="90"))
     reconciler = _reconciler(store, venue, ReconcilePolicy.ADOPT)
     original = store.orders
+    reads: list[int] = []
 
     def stale_then_recorded(*args: Any, **kwargs: Any) -> Any:
-        seen = original(*args, **kwargs)  # the run reads the store first ...
-        if not any(o.client_order_id == "foreign-2" for o in seen):
+        seen = original(*args, **kwargs)  # the run reads the store for its comparison ...
+        reads.append(1)
+        if len(reads) == 2:
             # ... and only then does someone else record the same order
             intent = order("foreign-2", S.SUBMITTED, quantity="1", price="90")
             store.record_intent(TENANT, intent)
@@ -352,3 +354,21 @@ async def test_adoption_of_an_order_recorded_since_the_run_read_the_store_is_ide
     stored = store.get_order(TENANT, "foreign-2")
     assert stored is not None
     assert stored.status is S.ACCEPTED  # healed to the venue's truth, no duplicate-key crash
+
+
+async def test_an_order_placed_while_the_venue_is_read_is_not_missing_locally(
+    store: Store, venue: FakeVenue
+) -> None:
+    """The bot records its intent, then sends it, while a run is fetching venue state."""
+    reconciler = _reconciler(store, venue, ReconcilePolicy.ALERT)
+    fetch_orders = venue.fetch_orders
+
+    async def trade_during_fetch(symbol: str, since_ms: int | None = None) -> list[VenueOrder]:
+        if not any(o.client_order_id == "bot1.9" for o in venue.orders):
+            store.record_intent(TENANT, order("bot1.9", S.SUBMITTED))  # OR2: intent first ...
+            venue.orders.append(venue_order("bot1.9", S.ACCEPTED))  # ... then the wire
+        return await fetch_orders(symbol, since_ms)
+
+    venue.fetch_orders = trade_during_fetch  # type: ignore[method-assign]
+    report = await reconciler.run("periodic")
+    assert report.count(K.MISSING_LOCALLY) == 0
