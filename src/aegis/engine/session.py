@@ -1,5 +1,8 @@
 """One ``aegis run``: build venue, pipeline and runtime from ``Settings``, run, shut down (OP2).
 
+The venue, pipeline and runtime are built from settings in ``aegis.engine.wiring``; this module
+runs them (emulator, clocks, supervised tasks, recovery, shutdown).
+
 ``RunSession.run`` starts the in-process emulator when asked, runs the preflight, builds the one
 pipeline, starts the supervised tasks (feed, user stream, health server, step driver, live view),
 waits for a stop (SIGINT / SIGTERM, end of a replay, a failed critical task), then stops
@@ -21,30 +24,26 @@ import structlog
 
 from aegis.config import Settings
 from aegis.data.feeds import VirtualClock
-from aegis.engine.assembly import DurableParts, build_durable, open_store
+from aegis.engine.assembly import DurableParts, open_store
 from aegis.engine.clock import HistoryClock, wall_clock_ms
 from aegis.engine.controls import write_pid
 from aegis.engine.emulator import EmulatorHandle, start_emulator
-from aegis.engine.metrics import RuntimeMetrics
 from aegis.engine.paper import PaperVenue
-from aegis.engine.pipeline import SyncVenue, TradingPipeline
 from aegis.engine.preflight import PreflightReport, preflight
-from aegis.engine.recovery import recover, stored_next_sequence
-from aegis.engine.runtime import RuntimeOptions, TradingRuntime
+from aegis.engine.recovery import recover
+from aegis.engine.runtime import TradingRuntime
 from aegis.engine.services import DurableServices
 from aegis.engine.stepping import HttpStepper, InProcessStepper, StepDriver, Stepper
 from aegis.engine.supervisor import Supervisor
-from aegis.execution import OrderManager
-from aegis.model.enums import PositionMode
-from aegis.model.errors import ConfigError
-from aegis.model.events import OrderUpdate
+from aegis.engine.wiring import build_pipeline, build_runtime, build_venue, parse_timeframe_ms
+
+# quote_of, make_sizer and fee_rate are re-exported: importable from here as before.
+from aegis.engine.wiring import fee_rate as fee_rate
+from aegis.engine.wiring import make_sizer as make_sizer
+from aegis.engine.wiring import quote_of as quote_of
 from aegis.model.order import Order
-from aegis.model.portfolio import Portfolio
-from aegis.risk import FixedFraction, FixedQuantity, Sizer
 from aegis.store import Store
-from aegis.strategies import Strategy, create_strategy
 from aegis.venues.base import Venue
-from aegis.venues.sim import FillModel
 
 log = structlog.get_logger(__name__)
 
@@ -70,39 +69,6 @@ class SessionResult:
     stop_reason: str | None
     unsettled: list[Order] = field(default_factory=list)
     task_failures: dict[str, int] = field(default_factory=dict)
-
-
-class _AsyncVenueOnly:
-    """``SyncVenue`` seat of the pipeline in live mode: the runtime awaits the venue itself."""
-
-    def submit(self, order: Order, ts_ns: int) -> list[OrderUpdate]:
-        raise RuntimeError(f"live orders go through the async runtime, not submit({order!r})")
-
-    def cancel(self, client_order_id: str, ts_ns: int) -> list[OrderUpdate]:
-        raise RuntimeError(f"live cancels go through the async runtime ({client_order_id})")
-
-
-def quote_of(symbol: str) -> str:
-    """Return the quote (settlement) currency of a unified symbol."""
-    pair, _, settle = symbol.partition(":")
-    return settle or pair.partition("/")[2]
-
-
-def make_sizer(settings: Settings) -> Sizer:
-    """Return the sizer the sizing settings ask for."""
-    sizing = settings.sizing
-    if sizing.quantity is not None and sizing.fraction is not None:
-        raise ConfigError("setting sizing.quantity and sizing.fraction are mutually exclusive")
-    if sizing.quantity is not None:
-        return FixedQuantity(sizing.quantity)
-    return FixedFraction(Decimal(repr(sizing.fraction)) if sizing.fraction else Decimal("0.1"))
-
-
-def fee_rate(settings: Settings) -> Decimal | None:
-    """Return the paper fee rate override (``sizing.fee_bps`` / 10000), None for venue fees."""
-    if settings.sizing.fee_bps is None:
-        return None
-    return Decimal(settings.sizing.fee_bps) / Decimal(10_000)
 
 
 class RunSession:
@@ -155,41 +121,13 @@ class RunSession:
                 await self.emulator.stop()
 
     def _venue(self, exchange_settings: Any, base_url: str | None) -> Venue:
-        from aegis.venues.ccxt import CcxtVenue
-
-        ccxt_name = (
-            "binanceusdm" if exchange_settings.name == "emulator" else exchange_settings.name
-        )
-        if exchange_settings.name == "emulator" and base_url is None:
-            raise ConfigError("setting exchange.url is required for an external emulator")
-        live = CcxtVenue(ccxt_name, exchange_settings, base_url=base_url)
-        if exchange_settings.name == "emulator":
-            # ccxt's client-side limiter spaces every REST call by the venue's rateLimit (50 ms
-            # for binanceusdm): a --speed max replay confirming orders each candle waited there.
-            # The emulator enforces Binance's weights itself and answers 429 / 418, which the
-            # venue's shared RateLimitGate obeys for every caller; real exchanges keep it (OR5).
-            live.exchange.enableRateLimit = False
-        if self.settings.mode == "live":
-            if not exchange_settings.has_credentials:
-                raise ConfigError(
-                    "live mode needs exchange credentials: set AEGIS_EXCHANGE_API_KEY and "
-                    "AEGIS_EXCHANGE_API_SECRET (or exchange.secrets_file)"
-                )
-            return live
-        quotes = {quote_of(s) for s in self.settings.market.symbols}
-        cash = Decimal(self.settings.sizing.cash)
-        model = FillModel(
-            slippage_bps=self.settings.runtime.slippage_bps,
-            seed=self.settings.runtime.seed,
-            fee_rate_override=fee_rate(self.settings),
-        )
-        return PaperVenue(live, model, dict.fromkeys(sorted(quotes), cash))
+        return build_venue(self.settings, exchange_settings, base_url)
 
     async def _clocks(
         self, base_url: str | None
     ) -> tuple[Callable[[], int], Any, VirtualClock | None, Stepper | None]:
         settings = self.settings
-        timeframe_ms = _timeframe_ms(settings.market.timeframe)
+        timeframe_ms = parse_timeframe_ms(settings.market.timeframe)
         if settings.exchange.name != "emulator":
             return wall_clock_ms, asyncio.sleep, None, None
         stepper: Stepper
@@ -236,55 +174,11 @@ class RunSession:
     def _build_runtime(
         self, venue: Venue, report: PreflightReport, clock: Callable[[], int], sleep: Any
     ) -> TradingRuntime:
-        settings = self.settings
-        symbols = tuple(settings.market.symbols)
-        instruments = {s: venue.instruments()[s] for s in symbols}
-        quotes = sorted({instrument.quote for instrument in instruments.values()})
-        if isinstance(venue, PaperVenue):
-            cash = dict.fromkeys(quotes, Decimal(settings.sizing.cash))
-        else:
-            cash = {q: Decimal(report.balances.get(q, Decimal(0))) for q in quotes}
-        portfolio = Portfolio(cash, PositionMode.ONE_WAY)
-        store = self.store
-        if store is None:
-            raise RuntimeError("the store opens before the runtime is built")
-        # PE4: the client-order sequence lives in the store, not in process memory
-        manager = OrderManager(
-            settings.bot_id,
-            instruments,
-            portfolio,
-            next_sequence=stored_next_sequence(store, settings.database.tenant, settings.bot_id),
-        )
-        sync_venue: SyncVenue = venue.sim if isinstance(venue, PaperVenue) else _AsyncVenueOnly()
-        sizer = make_sizer(settings)
-        pipeline = TradingPipeline(manager, sizer, sync_venue)
-        marks: dict[str, Decimal] = {}
-        durable = build_durable(settings, store, manager, sizer, marks, venue,
-                                reconcile=not isinstance(venue, PaperVenue))  # fmt: skip
+        pipeline, durable = build_pipeline(self.settings, venue, report, self.store)
         self.durable = durable
-        pipeline.entry_gate = durable.durability.gate
-        strategies: dict[str, Strategy] = {
-            s: create_strategy(settings.strategy.name, settings.strategy.params) for s in symbols
-        }
-        run = settings.runtime
-        timeframe_ms = _timeframe_ms(settings.market.timeframe)
-        options = RuntimeOptions(
-            symbols=symbols,
-            timeframe=settings.market.timeframe,
-            confirm_before_decision=self.is_step_driven,
-            warmup_candles=run.warmup_candles,
-            shutdown_timeout_s=run.shutdown_timeout_s,
-            poll_interval_s=timeframe_ms / 1000 if self.is_step_driven else 1.0,
-            user_stream_silence_s=run.user_stream_silence_s,
-            gap_retry_delay_s=0.0 if self.is_step_driven else 1.0,
+        return build_runtime(
+            self.settings, venue, pipeline, durable, clock, sleep, step_driven=self.is_step_driven
         )
-        runtime = TradingRuntime(
-            venue, pipeline, strategies, options,
-            clock=clock, sleep=sleep, wall_clock=wall_clock_ms, metrics=RuntimeMetrics(),
-            durability=durable.durability,
-        )  # fmt: skip
-        durable.durability.gate.marks = runtime.last_close  # equity at the last closes
-        return runtime
 
     async def _trade(
         self,
@@ -395,15 +289,6 @@ class RunSession:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-
-
-def _timeframe_ms(timeframe: str) -> int:
-    from aegis.data import parse_timeframe
-
-    try:
-        return parse_timeframe(timeframe)
-    except ValueError as error:
-        raise ConfigError(f"setting market.timeframe = {timeframe!r}: {error}") from error
 
 
 def balances_text(balances: Mapping[str, Decimal]) -> str:

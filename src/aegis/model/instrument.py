@@ -1,4 +1,8 @@
-"""Tradable instrument with the venue's filters: rounding to the grid and validation (PR2)."""
+"""Tradable instrument with the venue's filters: rounding to the grid and validation (PR2).
+
+The filter rules themselves (which filter an order breaks, the rejection message) live in
+``aegis.model._filters``; this module holds the data, the rounding and the memoisation.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,15 @@ from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
     ROUND_UP,
-    Context,
     Decimal,
 )
 from typing import Any, Final
 
+from aegis.model._filters import WIDE as _WIDE
+
+# Violation is re-exported: importable from here as before the filter rules moved out.
+from aegis.model._filters import Violation as Violation
+from aegis.model._filters import find_violation, rejection_message
 from aegis.model.enums import MarketKind, OrderSide, OrderType, RejectReason
 from aegis.model.errors import ConfigError, OrderRejected
 
@@ -25,8 +33,6 @@ INFINITY: Final = Decimal("Infinity")
 PERMISSIVE_INCREMENT: Final = Decimal("1e-12")
 # Marks "same as the LOT_SIZE limit" for the market-order limits; replaced in __post_init__.
 _SAME_AS_LOT: Final = Decimal("NaN")
-# Wide precision so price / tick never loses digits before it is rounded to an integer.
-_WIDE: Final = Context(prec=60)
 
 _MODES: Final[Mapping[str, str]] = {
     "nearest": ROUND_HALF_EVEN,
@@ -45,9 +51,6 @@ _MODES: Final[Mapping[str, str]] = {
         )
     },
 }
-
-# (reason, field name, offending value, filter name, filter value)
-Violation = tuple[RejectReason, str, Decimal | None, str, Decimal | None]
 
 
 def clean_decimal(value: Decimal | str | int) -> Decimal:
@@ -213,8 +216,8 @@ class Instrument:
         A ``reduce_only`` order on a derivative is exempt from the minimum notional, as on
         Binance USD-M: a small residual position must always be closable.
         """
-        found = self._violation(
-            order_type, quantity, price, stop_price, reference_price, reduce_only
+        found = find_violation(
+            self, order_type, quantity, price, stop_price, reference_price, reduce_only
         )
         return None if found is None else found[0]
 
@@ -239,29 +242,15 @@ class Instrument:
         cache = _normalised_cache(self)
         if key in cache:
             return
-        found = self._violation(
-            order_type, quantity, price, stop_price, reference_price, reduce_only
+        found = find_violation(
+            self, order_type, quantity, price, stop_price, reference_price, reduce_only
         )
         if found is None:
             if len(cache) >= _NORMALISED_CACHE_SIZE:
                 cache.clear()
             cache[key] = _PASSED
             return
-        reason, field, value, filter_name, limit = found
-        if reason is RejectReason.MISSING_PRICE or reason is RejectReason.MISSING_STOP_PRICE:
-            message = f"{field} is required for a {order_type} order on {self.symbol}"
-        elif reason is RejectReason.PRICE_NOT_ALLOWED:
-            message = f"{field} {value} not allowed for a {order_type} order on {self.symbol}"
-        elif reason is RejectReason.NOT_POSITIVE:
-            message = f"{field} {value} must be positive for {self.symbol}"
-        elif filter_name in ("tick_size", "step_size"):
-            message = (
-                f"{field} {value} is not a multiple of {filter_name} {limit} for {self.symbol}"
-            )
-        else:
-            relation = "below" if "min" in filter_name else "above"
-            message = f"{field} {value} {relation} {filter_name} {limit} for {self.symbol}"
-        raise OrderRejected(message, reason)
+        raise OrderRejected(rejection_message(self.symbol, order_type, found), found[0])
 
     def normalise(
         self,
@@ -307,105 +296,3 @@ class Instrument:
     def notional(self, quantity: Decimal, price: Decimal) -> Decimal:
         """Return the quote value of ``quantity`` contracts at ``price``."""
         return quantity * price * self.contract_size
-
-    # ----------------------------------------------------------------- internals
-    def _violation(
-        self,
-        order_type: OrderType,
-        quantity: Decimal,
-        price: Decimal | None,
-        stop_price: Decimal | None,
-        reference_price: Decimal | None,
-        reduce_only: bool = False,
-    ) -> Violation | None:
-        if not quantity > 0:
-            return (RejectReason.NOT_POSITIVE, "quantity", quantity, "", None)
-        found = self._price_violation(order_type, price, stop_price)
-        if found is not None:
-            return found
-        is_market = price is None
-        found = self._quantity_violation(quantity, is_market)
-        if found is not None:
-            return found
-        if price is not None:
-            notional_price: Decimal | None = price
-        elif stop_price is not None:
-            notional_price = stop_price
-        else:
-            notional_price = reference_price
-        exempt = reduce_only and self.kind.is_derivative
-        if notional_price is not None and self.min_notional > 0 and not exempt:
-            notional = quantity * notional_price * self.contract_size
-            if notional < self.min_notional:
-                return (
-                    RejectReason.NOTIONAL_BELOW_MIN,
-                    "notional",
-                    notional,
-                    "min_notional",
-                    self.min_notional,
-                )
-        return None
-
-    def _price_violation(
-        self, order_type: OrderType, price: Decimal | None, stop_price: Decimal | None
-    ) -> Violation | None:
-        if order_type is OrderType.MARKET or order_type is OrderType.STOP_MARKET:
-            if price is not None:
-                return (RejectReason.PRICE_NOT_ALLOWED, "price", price, "", None)
-        elif price is None and order_type.requires_price:
-            return (RejectReason.MISSING_PRICE, "price", None, "", None)
-        if stop_price is None:
-            if order_type.requires_stop_price:
-                return (RejectReason.MISSING_STOP_PRICE, "stop_price", None, "", None)
-        else:
-            found = self._one_price_violation("stop_price", stop_price, _STOP_REASONS)
-            if found is not None:
-                return found
-        if price is None:
-            return None
-        return self._one_price_violation("price", price, _PRICE_REASONS)
-
-    def _one_price_violation(
-        self, field: str, value: Decimal, reasons: tuple[RejectReason, ...]
-    ) -> Violation | None:
-        if not value > 0:
-            return (RejectReason.NOT_POSITIVE, field, value, "", None)
-        if _WIDE.remainder(value, self.tick_size) != 0:
-            return (reasons[0], field, value, "tick_size", self.tick_size)
-        if self.min_price is not None and value < self.min_price:
-            return (reasons[1], field, value, "min_price", self.min_price)
-        if self.max_price is not None and value > self.max_price:
-            return (reasons[2], field, value, "max_price", self.max_price)
-        return None
-
-    def _quantity_violation(self, quantity: Decimal, is_market: bool) -> Violation | None:
-        if is_market:
-            if quantity < self.market_min_qty:
-                reason = RejectReason.MARKET_QTY_BELOW_MIN
-                return (reason, "quantity", quantity, "market_min_qty", self.market_min_qty)
-            if quantity > self.market_max_qty:
-                reason = RejectReason.MARKET_QTY_ABOVE_MAX
-                return (reason, "quantity", quantity, "market_max_qty", self.market_max_qty)
-            return self._step_violation(quantity)
-        if quantity < self.min_qty:
-            return (RejectReason.QTY_BELOW_MIN, "quantity", quantity, "min_qty", self.min_qty)
-        if quantity > self.max_qty:
-            return (RejectReason.QTY_ABOVE_MAX, "quantity", quantity, "max_qty", self.max_qty)
-        return self._step_violation(quantity)
-
-    def _step_violation(self, quantity: Decimal) -> Violation | None:
-        if _WIDE.remainder(quantity, self.step_size) != 0:
-            return (RejectReason.QTY_STEP, "quantity", quantity, "step_size", self.step_size)
-        return None
-
-
-_PRICE_REASONS: Final = (
-    RejectReason.PRICE_TICK,
-    RejectReason.PRICE_BELOW_MIN,
-    RejectReason.PRICE_ABOVE_MAX,
-)
-_STOP_REASONS: Final = (
-    RejectReason.STOP_PRICE_TICK,
-    RejectReason.STOP_PRICE_BELOW_MIN,
-    RejectReason.STOP_PRICE_ABOVE_MAX,
-)

@@ -20,16 +20,11 @@ from aegis.venues.base import PublicTrade, VenueOrder, VenuePosition
 from aegis.venues.ccxt.backoff import RateLimitGate, RetryPolicy, Sleep
 from aegis.venues.ccxt.calls import GuardedCaller
 from aegis.venues.ccxt.history import pages_by_id, pages_by_time
+from aegis.venues.ccxt.market_data import MarketData
 from aegis.venues.ccxt.markets import load_instruments, to_decimal
-from aegis.venues.ccxt.parsing import (
-    candle,
-    fill_from_trade,
-    public_trade,
-    venue_order,
-    venue_position,
-)
+from aegis.venues.ccxt.parsing import fill_from_trade, venue_order, venue_position
 from aegis.venues.ccxt.profiles import ExchangeProfile, profile_for
-from aegis.venues.ccxt.streams import ClosedCandles, OrderUpdateTracker, StreamedPrices
+from aegis.venues.ccxt.streams import OrderUpdateTracker
 from aegis.venues.ccxt.submission import Submitter
 from aegis.venues.ccxt.user_stream import UserDataStream
 
@@ -103,9 +98,7 @@ class CcxtVenue:
         )
         self._instruments: dict[str, Instrument] = {}
         self._client_ids: dict[str, str] = {}  # venue order id -> client order id
-        self._candles = ClosedCandles()
-        self._prices = StreamedPrices(streamed_price_max_age_s, monotonic)
-        self._trade_marks: dict[str, tuple[int, int, str]] = {}  # last returned trade per symbol
+        self._market = MarketData(self, streamed_price_max_age_s, monotonic)
         self._orders = OrderUpdateTracker()
         self._submitter = Submitter(self)
         self.user_stream = UserDataStream(self.exchange, self.caller, self.profile)
@@ -125,7 +118,7 @@ class CcxtVenue:
             int(getattr(exchange, "precisionMode", 0) or 0),
             binance_filters=self.profile.uses_binance_filters,
         )
-        self._hook_closed_klines()
+        self._market.hook_closed_klines()
         log.info("venue_connected", venue=self._name, instruments=len(self._instruments))
 
     async def close(self) -> None:
@@ -265,12 +258,7 @@ class CcxtVenue:
         self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int | None = None
     ) -> list[Candle]:
         """Return REST candles of ``symbol`` (the last one may still be open)."""
-        exchange = self.exchange
-        rows = await self.caller.call(
-            f"fetch_ohlcv {symbol} {timeframe}",
-            lambda: exchange.fetch_ohlcv(symbol, timeframe, since_ms, limit),
-        )
-        return [candle(row) for row in rows]
+        return await self._market.fetch_candles(symbol, timeframe, since_ms, limit)
 
     async def last_price(self, symbol: str) -> Decimal | None:
         """Return the venue's last traded price of ``symbol`` (market-order notional, PR2).
@@ -278,102 +266,21 @@ class CcxtVenue:
         A price the candle stream delivered within ``streamed_price_max_age_s`` is used as is;
         otherwise the REST ticker is asked.
         """
-        streamed = self._prices.fresh(symbol)
-        if streamed is not None:
-            return streamed
-        exchange = self.exchange
-        ticker = await self.caller.call(
-            f"fetch_ticker {symbol}", lambda: exchange.fetch_ticker(symbol)
-        )
-        return to_decimal(ticker.get("last") or ticker.get("close"), field="last", symbol=symbol)
+        return await self._market.last_price(symbol)
 
     async def watch_candles(self, symbol: str, timeframe: str) -> list[Candle]:
-        """Return the closed candles of ``symbol`` not returned yet; wait if there are none.
-
-        ccxt resolves ``watch_ohlcv`` only for a waiter: a kline that arrived while nobody
-        waited sits in ``exchange.ohlcvs`` until the next message. It is drained first, so
-        each closed candle is returned once and without waiting for the following one.
-        """
-        exchange = self.exchange
-        market_id = str(exchange.market(symbol)["id"]) if self._instruments else symbol
-        cached = self._cached_ohlcv(symbol, timeframe)
-        self._prices.note(symbol, cached)
-        if cached:
-            closed = self._candles.closed(symbol, market_id, timeframe, cached)
-            if closed:
-                return closed
-        while True:
-            rows = await self.caller.once(
-                f"watch_ohlcv {symbol} {timeframe}",
-                lambda: exchange.watch_ohlcv(symbol, timeframe),
-            )
-            # the whole cache, not just this answer: rows may have arrived in between
-            current = [*self._cached_ohlcv(symbol, timeframe), *rows]
-            self._prices.note(symbol, current)
-            closed = self._candles.closed(symbol, market_id, timeframe, current)
-            if closed:
-                return closed
-
-    def _cached_ohlcv(self, symbol: str, timeframe: str) -> list[Any]:
-        by_symbol = getattr(self.exchange, "ohlcvs", None)
-        if not isinstance(by_symbol, dict):
-            return []
-        rows = (by_symbol.get(symbol) or {}).get(timeframe)
-        return [] if rows is None else list(rows)
+        """Return the closed candles of ``symbol`` not returned yet; wait if there are none."""
+        return await self._market.watch_candles(symbol, timeframe)
 
     async def watch_trades(self, symbol: str) -> list[PublicTrade]:
-        """Return the public trades of ``symbol`` not returned yet; wait if there are none.
-
-        As with candles, trades that reached ccxt's cache while nobody waited are drained
-        first instead of waiting for the next message.
-        """
-        exchange = self.exchange
-        fresh = self._unreturned_trades(symbol, [])
-        if fresh:
-            return fresh
-        while True:
-            raw = await self.caller.once(
-                f"watch_trades {symbol}", lambda: exchange.watch_trades(symbol)
-            )
-            fresh = self._unreturned_trades(symbol, raw)
-            if fresh:
-                return fresh
-
-    def _unreturned_trades(self, symbol: str, answer: list[Any]) -> list[PublicTrade]:
-        cache = getattr(self.exchange, "trades", None)
-        cached = list(cache.get(symbol) or []) if isinstance(cache, dict) else []
-        trades = sorted((public_trade(r) for r in [*cached, *answer]), key=_trade_key)
-        mark = self._trade_marks.get(symbol)
-        fresh: list[PublicTrade] = []
-        seen: set[str] = set()
-        for trade in trades:
-            key = _trade_key(trade)
-            if (mark is None or key > mark) and trade.trade_id not in seen:
-                seen.add(trade.trade_id)
-                fresh.append(trade)
-        if fresh:
-            self._trade_marks[symbol] = _trade_key(fresh[-1])
-        return fresh
+        """Return the public trades of ``symbol`` not returned yet; wait if there are none."""
+        return await self._market.watch_trades(symbol)
 
     async def fetch_trades(self, symbol: str, since_ms: int | None = None) -> list[PublicTrade]:
-        """Return recent public trades of ``symbol`` from REST, oldest first.
+        """Return recent public trades of ``symbol`` from REST, oldest first."""
+        return await self._market.fetch_trades(symbol, since_ms)
 
-        The trade ids are those of the ``watch_trades`` stream (see
-        ``ExchangeProfile.public_trades_params``), so both can be de-duplicated by id.
-        """
-        exchange = self.exchange
-        profile = self.profile
-        since = since_ms if profile.public_trades_since else None
-        limit = 1000 if since is None else None
-        params = dict(profile.public_trades_params)
-        raw = await self.caller.call(
-            f"fetch_trades {symbol}",
-            lambda: exchange.fetch_trades(symbol, since, limit, params),
-        )
-        trades = [public_trade(r) for r in raw]
-        trades.sort(key=lambda t: t.ts_ms)
-        return [t for t in trades if since_ms is None or t.ts_ms >= since_ms]
-
+    # ------------------------------------------------------------------ user stream
     async def watch_order_updates(self) -> list[OrderUpdate]:
         """Wait for own order events on the user-data stream and return them."""
         exchange = self.exchange
@@ -404,25 +311,3 @@ class CcxtVenue:
     async def restart_user_stream(self) -> None:
         """Re-create the user stream: drop ccxt's cached listenKey and socket, open a new one."""
         await self.user_stream.restart()
-
-    def _hook_closed_klines(self) -> None:
-        """Record Binance's kline "closed" flag, which ccxt's parser drops (instance-level)."""
-        exchange = self.exchange
-        original = getattr(exchange, "handle_ohlcv", None)
-        if not self.profile.uses_binance_filters or original is None:
-            return
-        closed = self._candles
-
-        def handle_ohlcv(client: Any, message: Any) -> Any:
-            kline = message.get("k") if isinstance(message, dict) else None
-            if isinstance(kline, dict) and kline.get("x") is True:
-                closed.mark_closed(str(kline.get("s")), str(kline.get("i")), int(kline["t"]))
-            return original(client, message)
-
-        exchange.handle_ohlcv = handle_ohlcv
-
-
-def _trade_key(trade: PublicTrade) -> tuple[int, int, str]:
-    """Order trades by time, then by id (numerically for Binance's integer ids)."""
-    trade_id = trade.trade_id
-    return (trade.ts_ms, int(trade_id) if trade_id.isdigit() else -1, trade_id)
