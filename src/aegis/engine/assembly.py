@@ -30,6 +30,7 @@ from aegis.risk import (
     RiskSettings,
     Sizer,
     TenantCapitalReservations,
+    limits_from_config,
 )
 from aegis.store import Store, database_url_from_env
 from aegis.venues.base import Venue
@@ -60,17 +61,7 @@ def open_store(settings: Settings, *, migrate: bool = True) -> Store:
 def risk_settings(settings: Settings) -> tuple[RiskSettings, BreakerSettings]:
     """Translate the ``risk`` config section into the risk package's settings."""
     risk = settings.risk
-    limits = RiskSettings.from_mapping(
-        {
-            "max_symbol_exposure": Decimal(risk.max_symbol_exposure),
-            "max_total_exposure": Decimal(risk.max_total_exposure),
-            "max_open_positions": risk.max_open_positions,
-            "daily_loss_limit": Decimal(risk.daily_loss_limit),
-            "max_drawdown": Decimal(risk.max_drawdown),
-            "cooldown_losses": risk.cooldown_losses,
-            "cooldown_s": risk.cooldown_s,
-        }
-    )
+    limits = limits_from_config(risk)  # the same translation a backtest uses
     breakers = BreakerSettings(
         stale_data_s=risk.stale_data_s,
         websocket_down_s=risk.websocket_down_s,
