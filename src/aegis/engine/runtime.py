@@ -260,14 +260,9 @@ class TradingRuntime:
     async def submit(self, order: Order) -> Order:
         """Send a prepared order and apply the venue's answer (uncertain outcomes stay pending)."""
         self.metrics.orders_submitted.labels(symbol=order.symbol).inc()
-        wire = order
-        if order.position_side is not None and not isinstance(self.venue, PaperVenue):
-            # The book is one-way (PositionMode.ONE_WAY): a position side on the wire would ask
-            # a one-way account for hedge-mode legs (Binance -4061).
-            wire = order.replace(position_side=None)
         crash_point("before_submit")  # intent committed, venue not called yet
         try:
-            update = await self.venue.submit(wire)
+            update = await self.venue.submit(order)
         except OrderRejected as error:
             update = OrderUpdate(
                 order.client_order_id, OrderEventKind.REJECT, order.updated_ns, reason=str(error)
