@@ -17,7 +17,7 @@ import structlog
 
 from aegis.engine.journal import UNAVAILABLE_ERRORS, DatabaseUnavailable, DurableJournal
 from aegis.execution import OrderManager
-from aegis.risk import RiskEngine, RiskEntryGate, RiskVerdict
+from aegis.risk import RiskEngine, RiskEntryGate, RiskVerdict, TenantCapitalReservations
 from aegis.store import Store
 
 log = structlog.get_logger(__name__)
@@ -93,10 +93,11 @@ class RiskGate(RiskEntryGate):
     ) -> None:
         super().__init__(engine, manager, marks, on_verdict=on_verdict)
         self.journal = journal
-        # TenantCapitalReservations keeps its backend private: found by attribute here
-        backend = getattr(engine.reservations, "_backend", None)
-        if journal is not None and isinstance(backend, ToleranceBackend):
-            backend.journal = journal
+        reservations = engine.reservations
+        if journal is not None and isinstance(reservations, TenantCapitalReservations):
+            backend = reservations.backend
+            if isinstance(backend, ToleranceBackend):
+                backend.journal = journal
 
     def record(self, verdict: RiskVerdict, ts_ns: int) -> None:
         """Journal the verdict's thought; log a refusal."""

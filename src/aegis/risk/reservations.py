@@ -122,6 +122,11 @@ class TenantCapitalReservations:
         self._backend = backend
         self.tenant = tenant
 
+    @property
+    def backend(self) -> ReservationBackend:
+        """Return the durable backend the reservations go through."""
+        return self._backend
+
     def reserve(self, bot: str, client_order_id: str, amount: Decimal, limit: Decimal) -> bool:
         """Reserve through the backend, in one database transaction."""
         return self._backend.reserve_capital(self.tenant, bot, client_order_id, amount, limit)
