@@ -15,6 +15,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from benchmarks import model_floor
 from benchmarks.data import BENCH_DIR, CANDLES, bench_file, load
 
 TARGET_CANDLES_PER_SECOND = 3_000_000
@@ -29,20 +30,24 @@ def _config() -> object:
     return BacktestConfig(cash=Decimal("100000"), fee_bps=Decimal("10"), size=Decimal("0.001"))
 
 
-def engine_seconds(repeat: int) -> tuple[float, int]:
-    """Best engine time of ``repeat`` runs of ema_cross 12/26 on the candles in memory."""
+def engine_seconds(repeat: int) -> tuple[float, int, int]:
+    """Best engine time of ``repeat`` runs of ema_cross 12/26 on the candles in memory.
+
+    Returns (seconds, entry fills, orders).
+    """
     from aegis.backtest import run_backtest
     from aegis.strategies import create_strategy
 
     candles = load()
     best = float("inf")
-    trades = 0
+    trades = orders = 0
     for _ in range(repeat):
         strategy = create_strategy("ema_cross", {"fast": 12, "slow": 26})
         result = run_backtest(candles, strategy, _config())  # type: ignore[arg-type]
         best = min(best, result.engine_seconds)
         trades = result.trades
-    return best, trades
+        orders = len(result.fills)  # market orders: one fill each
+    return best, trades, orders
 
 
 def streaming_seconds(n: int) -> float:
@@ -83,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     path = bench_file()
     # the process run goes first, so that RUSAGE_CHILDREN sees only that child
     process_s, peak_rss = process_run(path)
-    engine_s, trades = engine_seconds(args.repeat)
+    engine_s, trades, orders = engine_seconds(args.repeat)
+    floor_s = model_floor.floor_seconds(orders, args.repeat)
     stream_n = min(args.streaming_candles, CANDLES)
     stream_s = streaming_seconds(stream_n)
     figures = {
@@ -95,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_bytes_per_candle": round(peak_rss / CANDLES, 1),
         "streaming_candles": stream_n,
         "streaming_candles_per_second": round(stream_n / stream_s),
+        # the ceiling the Decimal order objects alone put on the engine here (model_floor.py)
+        "orders": orders,
+        "model_floor_seconds": round(floor_s, 4),
+        "model_floor_candles_per_second": round(CANDLES / floor_s),
         "cpu_count": os.cpu_count(),
     }
     checks = [
@@ -134,6 +144,11 @@ def _print_table(figures: dict[str, object], checks: list[tuple[str, object, str
         table.add_row(label, f"{number:,.3f}" if number < 100 else f"{number:,.0f}",
                       f"{relation} {target:,}", "yes" if ok else "[red]NO[/red]")  # fmt: skip
     Console().print(table)
+    print(
+        f"model floor: {figures['orders']:,} order lifecycles through the Decimal order objects "
+        f"alone take {figures['model_floor_seconds']} s here, a ceiling of "
+        f"{figures['model_floor_candles_per_second']:,} candles/s for any engine that uses them"
+    )
     print(f"entry fills: {figures['trades']}; figures written to {BENCH_DIR / 'backtest.json'}")
     return failed
 
