@@ -208,7 +208,9 @@ class _FlatCredentialSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         exchange: dict[str, Any] = {}
-        secrets_file = os.environ.get("AEGIS_EXCHANGE_SECRETS_FILE")
+        # the variable names the file, else the TOML file's exchange.secrets_file: either way
+        # the file's keys rank above the TOML file's and below the variables
+        secrets_file = os.environ.get("AEGIS_EXCHANGE_SECRETS_FILE") or _toml_secrets_file()
         if secrets_file:
             exchange.update(_read_secrets_file(Path(secrets_file)))
             exchange["secrets_file"] = secrets_file
@@ -219,15 +221,31 @@ class _FlatCredentialSource(PydanticBaseSettingsSource):
         return {"exchange": exchange} if exchange else {}
 
 
-def _read_secrets_file(path: Path) -> dict[str, str]:
+def _read_toml(path: Path, what: str) -> dict[str, Any]:
     import tomllib
 
     try:
-        content = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise ConfigError(f"exchange secrets file {path} does not exist") from exc
+        raise ConfigError(f"{what} {path} does not exist") from exc
+    except OSError as exc:
+        raise ConfigError(f"{what} {path} cannot be read: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"exchange secrets file {path} is not valid TOML: {exc}") from exc
+        raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from exc
+
+
+def _toml_secrets_file() -> str | None:
+    """Return ``exchange.secrets_file`` of the TOML settings file, if it names one."""
+    toml_file = os.environ.get("AEGIS_CONFIG_FILE")
+    if not toml_file:
+        return None
+    exchange = _read_toml(Path(toml_file), "config file").get("exchange")
+    value = exchange.get("secrets_file") if isinstance(exchange, dict) else None
+    return str(value) if value else None
+
+
+def _read_secrets_file(path: Path) -> dict[str, str]:
+    content = _read_toml(path, "exchange secrets file")
     unknown = sorted(set(content) - set(_SECRET_KEYS))
     if unknown:
         raise ConfigError(
@@ -244,10 +262,17 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     """
     if config_file is not None and not config_file.is_file():
         raise ConfigError(f"config file {config_file} does not exist")
+    named = os.environ.get("AEGIS_CONFIG_FILE")
+    if config_file is None and named and not Path(named).is_file():
+        raise ConfigError(f"config file {named} (AEGIS_CONFIG_FILE) does not exist")
     previous = os.environ.get("AEGIS_CONFIG_FILE")
     if config_file is not None:
         os.environ["AEGIS_CONFIG_FILE"] = str(config_file)
     try:
+        # parsed here first so that a syntax error names the file instead of escaping raw
+        toml_file = os.environ.get("AEGIS_CONFIG_FILE")
+        if toml_file:
+            _read_toml(Path(toml_file), "config file")
         return Settings(**_drop_none(overrides))
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None

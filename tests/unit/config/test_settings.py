@@ -74,3 +74,55 @@ def test_unknown_setting_is_an_error() -> None:
 def test_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.toml"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_the_config_files_secrets_file_supplies_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `aegis run --config bot.toml` with [exchange] secrets_file: the file is read, and the
+    # environment's keys still rank above it
+    monkeypatch.delenv("AEGIS_EXCHANGE_SECRETS_FILE", raising=False)
+    monkeypatch.delenv("AEGIS_EXCHANGE_API_KEY", raising=False)
+    monkeypatch.delenv("AEGIS_EXCHANGE_API_SECRET", raising=False)
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text('api_key = "file-key"\napi_secret = "file-secret"\n')
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        f'mode = "live"\n[exchange]\nname = "binanceusdm"\nsecrets_file = "{secrets}"\n'
+    )
+    exchange = load_settings(config).exchange
+    assert exchange.api_key is not None
+    assert exchange.api_secret is not None
+    assert (exchange.api_key.get_secret_value(), exchange.api_secret.get_secret_value()) == (
+        "file-key",
+        "file-secret",
+    )
+    monkeypatch.setenv("AEGIS_EXCHANGE_API_KEY", "env-key")
+    exchange = load_settings(config).exchange
+    assert exchange.api_key is not None
+    assert exchange.api_key.get_secret_value() == "env-key"
+
+
+def test_a_missing_secrets_file_named_by_the_config_file_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AEGIS_EXCHANGE_SECRETS_FILE", raising=False)
+    config = tmp_path / "bot.toml"
+    config.write_text(f'[exchange]\nsecrets_file = "{tmp_path / "gone.toml"}"\n')
+    with pytest.raises(ConfigError, match=r"exchange secrets file .*gone\.toml does not exist"):
+        load_settings(config)
+
+
+def test_a_config_file_that_is_not_toml_names_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text("mode = 'live\n")
+    with pytest.raises(ConfigError, match=r"config file .*broken\.toml is not valid TOML"):
+        load_settings(config)
+
+
+def test_a_missing_file_named_by_aegis_config_file_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AEGIS_CONFIG_FILE", str(tmp_path / "absent.toml"))
+    with pytest.raises(ConfigError, match=r"absent\.toml \(AEGIS_CONFIG_FILE\) does not exist"):
+        load_settings()
