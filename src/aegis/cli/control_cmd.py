@@ -1,10 +1,12 @@
 """`aegis kill`, `aegis pause`, `aegis resume`: operator controls (RK3, RK5, API4).
 
-Each writes a control request to the audit table (who, what, when). A runtime of the bot that
-runs picks it up within ``database.control_poll_s`` and writes the outcome; the command waits for
-it. When no runtime runs, `kill` executes the plan itself through the venue (cancel everything,
-then flatten with reduce-only market orders) and the request latches the kill switch at the next
-start; `pause` / `resume` take effect at the next start.
+Each writes a control request to the audit table (who, what, when) of the bot's store, found from
+the bot's settings (``--config``, as for `aegis run`). A runtime of the bot that runs picks it up
+within ``database.control_poll_s`` and writes the outcome; the command waits for it. When no
+runtime runs, `kill` executes the plan itself through the venue of the bot's settings (cancel
+everything, then flatten with reduce-only market orders) and the request latches the kill switch
+at the next start; `pause` / `resume` take effect at the next start. An offline kill that could
+not cancel or flatten everything exits with code 4.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from aegis.cli.status_cmd import (
+    BotStore,
+    ConfigOption,
     DataDirOption,
     JsonOption,
     TenantOption,
     UrlOption,
-    data_dir_of,
     echo_json,
+    locate_store,
     open_store,
 )
 
@@ -35,6 +39,10 @@ BotOption = Annotated[str | None, typer.Option("--bot", help="Only this bot.")]
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Who acts (default: $USER).")]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why (audited).")]
 WaitOption = Annotated[float, typer.Option("--wait", help="Seconds to wait for a runtime.")]
+
+#: an offline kill left something undone (a cancel or a flatten failed, or the venue could not
+#: be reached): the code `aegis run` uses for orders left in an unknown state
+EXIT_KILL_INCOMPLETE = 4
 
 
 def _scope(tenant: str, bot: str | None, all_tenants: bool) -> KillScope:
@@ -68,75 +76,72 @@ def _wait_outcome(
     return None
 
 
-def _control(action: str, tenant: str, bot: str | None, all_tenants: bool, actor: str | None,
-             reason: str | None, data_dir: Path | None, database_url: str | None,
-             wait_s: float, json_output: bool, **extra: Any) -> None:  # fmt: skip
+def _control(action: str, location: BotStore, bot: str | None, all_tenants: bool,
+             actor: str | None, reason: str | None, wait_s: float, json_output: bool,
+             **extra: Any) -> None:  # fmt: skip
     from aegis.engine.controls import request_control
 
-    folder = data_dir_of(data_dir)
+    tenant = location.tenant
     who = actor or getpass.getuser()
     scope = _scope(tenant, bot, all_tenants)
-    with open_store(folder, database_url) as store:
+    with open_store(location) as store:
         request = request_control(store, tenant, who, action, scope,
                                   reason=reason or f"{action} from the CLI", **extra)  # fmt: skip
         result: dict[str, Any] = {"request_id": request.request_id, "action": action,
-                                  "actor": who, "scope": scope.to_json()}  # fmt: skip
-        running = _running(folder, store, tenant, scope)
+                                  "actor": who, "scope": scope.to_json(),
+                                  "store": location.to_json()}  # fmt: skip
+        running = _running(location.data_dir, store, tenant, scope)
         if running:
             result["runtime"] = running
             result["result"] = _wait_outcome(store, tenant, request.request_id, wait_s)
         elif action == "kill":
-            result["offline"] = _kill_offline(store, tenant, scope, who, reason or "kill")
+            result["offline"] = _kill_offline(store, location, scope, who, reason or "kill",
+                                              request.request_id)  # fmt: skip
         else:
             result["result"] = "queued: applied when the bot's runtime starts"
     if json_output:
         echo_json(result)
     else:
-        typer.echo(
-            f"{action} {scope.label()} by {who}: {result.get('result') or result.get('offline')}"
-        )
+        _print_result(result, scope, location)
+    if (result.get("offline") or {}).get("errors"):
+        raise typer.Exit(EXIT_KILL_INCOMPLETE)
 
 
-def _kill_offline(
-    store: Store, tenant: str, scope: KillScope, actor: str, reason: str
-) -> dict[str, Any]:
+def _print_result(result: dict[str, Any], scope: KillScope, location: BotStore) -> None:
+    database = result["store"]["database"]
+    typer.echo(f"{result['action']} {scope.label()} by {result['actor']} "
+               f"(store {database}, tenant {location.tenant}, {location.source})")  # fmt: skip
+    offline = result.get("offline")
+    if offline is None:
+        typer.echo(f"  {result.get('result')}")
+        return
+    typer.echo(f"  no runtime runs: executed here ({offline['outcome']})")
+    typer.echo(f"  planned: {offline['planned_cancels']} cancel(s), "
+               f"{offline['planned_flattens']} flatten(s)")  # fmt: skip
+    if "cancelled" in offline:
+        typer.echo(f"  cancelled: {', '.join(offline['cancelled']) or 'none'}")
+        typer.echo(f"  flatten orders sent: {', '.join(offline['flatten_orders']) or 'none'}")
+    for error in offline.get("errors", []):
+        typer.echo(f"  error: {error}")
+    if "note" in offline:
+        typer.echo(f"  note: {offline['note']}")
+
+
+def _kill_offline(store: Store, location: BotStore, scope: KillScope, actor: str, reason: str,
+                  request_id: str) -> dict[str, Any]:  # fmt: skip
     import asyncio
 
-    from aegis.config import load_settings
-    from aegis.engine.offline import execute_offline, plan_offline
+    from aegis.engine.offline import OfflineKill, kill_offline
 
-    plan = plan_offline(store, tenant, scope, actor, reason)
-    summary: dict[str, Any] = {"planned_cancels": len(plan.cancels),
-                               "planned_flattens": len(plan.flattens)}  # fmt: skip
-    if not plan.cancels and not plan.flattens:
-        store.audit(tenant, actor, "kill", "nothing_to_do", {"scope": scope.to_json()})
-        return summary
-    settings = load_settings(None)
-    exchange = settings.exchange
-    if settings.mode == "paper" or (exchange.name == "emulator" and exchange.url is None):
-        summary["note"] = "paper orders live in the runtime: the kill runs when it starts"
-        return summary
-    from aegis.venues.ccxt import CcxtVenue
-
-    name = "binanceusdm" if exchange.name == "emulator" else exchange.name
-    venue = CcxtVenue(name, exchange, base_url=exchange.url)
-
-    async def run() -> dict[str, Any]:
-        await venue.connect()
-        try:
-            return await execute_offline(store, tenant, venue, plan)
-        finally:
-            await venue.close()
-
-    summary.update(asyncio.run(run()))
-    outcome = "executed_offline" if not summary.get("errors") else "partially_executed_offline"
-    store.audit(tenant, actor, "kill", outcome, {"scope": scope.to_json(), **summary})
-    return summary
+    kill = OfflineKill(store, location.tenant, scope, actor, reason, request_id,
+                       location.settings, location.source)  # fmt: skip
+    return asyncio.run(kill_offline(kill))
 
 
 def kill(
     bot: BotOption = None,
-    tenant: TenantOption = "default",
+    config: ConfigOption = None,
+    tenant: TenantOption = None,
     all_tenants: Annotated[bool, typer.Option("--all", help="Every tenant and bot.")] = False,
     actor: ActorOption = None,
     reason: ReasonOption = None,
@@ -146,13 +151,14 @@ def kill(
     json_output: JsonOption = False,
 ) -> None:
     """Cancel every open order and flatten every position; latch the kill switch (RK5)."""
-    _control("kill", tenant, bot, all_tenants, actor, reason, data_dir, database_url, wait,
-             json_output)  # fmt: skip
+    location = locate_store(config, data_dir, database_url, tenant)
+    _control("kill", location, bot, all_tenants, actor, reason, wait, json_output)
 
 
 def pause(
     bot: BotOption = None,
-    tenant: TenantOption = "default",
+    config: ConfigOption = None,
+    tenant: TenantOption = None,
     actor: ActorOption = None,
     reason: ReasonOption = None,
     data_dir: DataDirOption = None,
@@ -161,13 +167,14 @@ def pause(
     json_output: JsonOption = False,
 ) -> None:
     """Pause new entries (manual breaker); exits keep working."""
-    _control("pause", tenant, bot, False, actor, reason, data_dir, database_url, wait,
-             json_output)  # fmt: skip
+    location = locate_store(config, data_dir, database_url, tenant)
+    _control("pause", location, bot, False, actor, reason, wait, json_output)
 
 
 def resume(
     bot: BotOption = None,
-    tenant: TenantOption = "default",
+    config: ConfigOption = None,
+    tenant: TenantOption = None,
     breaker: Annotated[str, typer.Option("--breaker", help="Breaker kind or 'all'.")] = "all",
     actor: ActorOption = None,
     reason: ReasonOption = None,
@@ -177,8 +184,8 @@ def resume(
     json_output: JsonOption = False,
 ) -> None:
     """Resume entries: clear tripped breakers and re-arm the kill switch (explicit, RK3)."""
-    _control("resume", tenant, bot, False, actor, reason, data_dir, database_url, wait,
-             json_output, breaker=breaker)  # fmt: skip
+    location = locate_store(config, data_dir, database_url, tenant)
+    _control("resume", location, bot, False, actor, reason, wait, json_output, breaker=breaker)
 
 
 def register(app: typer.Typer) -> None:

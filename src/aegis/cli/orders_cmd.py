@@ -7,28 +7,31 @@ from typing import Annotated
 import typer
 
 from aegis.cli.status_cmd import (
+    ConfigOption,
     DataDirOption,
     JsonOption,
     TenantOption,
     UrlOption,
-    data_dir_of,
     echo_json,
+    locate_store,
     open_store,
 )
 
 
 def orders(
+    config: ConfigOption = None,
     data_dir: DataDirOption = None,
     database_url: UrlOption = None,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = None,
     bot: Annotated[str | None, typer.Option("--bot", help="Only this bot's orders.")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """List orders (oldest first) with client order ids, venue ids and states."""
     from aegis.engine.status import orders_report
 
-    with open_store(data_dir_of(data_dir), database_url) as store:
-        rows = orders_report(store, tenant, bot)
+    location = locate_store(config, data_dir, database_url, tenant)
+    with open_store(location) as store:
+        rows = orders_report(store, location.tenant, bot)
     if json_output:
         echo_json(rows)
         return
