@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aegis.model.errors import ConfigError
 from aegis.model.instrument import Instrument
@@ -13,7 +14,7 @@ from aegis.risk import FixedFraction, FixedQuantity, RiskSettings, Sizer, limits
 if TYPE_CHECKING:
     # only a type here: importing the settings module (pydantic-settings) costs a backtest
     # process ~0.1 s, and the default limits need no config section
-    from aegis.config import RiskLimitSettings
+    from aegis.config import RiskLimitSettings, Settings
     from aegis.venues.sim import FundingSeries
 
 DEFAULT_FRACTION = Decimal("0.1")
@@ -30,6 +31,39 @@ def _decimal(name: str, value: object) -> Decimal:
     if not number.is_finite():
         raise ConfigError(f"{name} must be finite, got {value!r}")
     return number
+
+
+def _setting(
+    setting: str, text: str, is_valid: Callable[[Decimal], bool], requirement: str
+) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ConfigError(f"setting {setting} = {text!r}: not a number") from None
+    if not value.is_finite() or not is_valid(value):
+        raise ConfigError(f"setting {setting} = {text!r}: must be {requirement}")
+    return value
+
+
+def _settings_values(settings: Settings) -> dict[str, Any]:
+    """Return the config values ``settings`` sets, validated; ConfigError names the setting."""
+    limits_from_config(settings.risk)  # the translation a run makes, with its errors
+    sizing = settings.sizing
+    if sizing.quantity is not None and sizing.fraction is not None:
+        raise ConfigError("setting sizing.quantity and sizing.fraction are mutually exclusive")
+    values: dict[str, Any] = {"risk": settings.risk}
+    # only what the settings set: a run's default (cash 10000) is not a backtest's
+    if "cash" in sizing.model_fields_set:
+        values["cash"] = _setting("sizing.cash", sizing.cash, lambda v: v > 0, "positive")
+    if sizing.fee_bps is not None:
+        values["fee_bps"] = _setting(
+            "sizing.fee_bps", sizing.fee_bps, lambda v: 0 <= v < 10_000, "in [0, 10000)"
+        )
+    if sizing.quantity is not None:
+        values["size"] = _setting("sizing.quantity", sizing.quantity, lambda v: v > 0, "positive")
+    if sizing.fraction is not None:
+        values["fraction"] = Decimal(repr(sizing.fraction))  # validated in (0, 1] already
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +120,25 @@ class BacktestConfig:
             raise ConfigError(
                 f"symbol {self.symbol!r} differs from instrument {self.instrument.symbol!r}"
             )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> BacktestConfig:
+        """Return a config with the risk limits and sizing of ``aegis run`` ``settings``.
+
+        Takes the ``risk`` section, and ``sizing.cash``, ``sizing.fee_bps`` and
+        ``sizing.quantity`` / ``sizing.fraction`` where the settings set them (otherwise this
+        class's defaults apply). ``overrides`` are this class's fields and win (None values are
+        ignored); a ``size`` or ``fraction`` among them replaces the settings' sizing.
+
+        Raises:
+            ConfigError: a setting or an override is invalid; the message names it.
+        """
+        values = _settings_values(settings)
+        given = {key: value for key, value in overrides.items() if value is not None}
+        if "size" in given or "fraction" in given:
+            values.pop("size", None)
+            values.pop("fraction", None)
+        return cls(**(values | given))
 
     @property
     def fee_rate(self) -> Decimal:

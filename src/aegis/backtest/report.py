@@ -41,7 +41,10 @@ Number = Decimal | float | int
 
 
 class RoundTripLike(Protocol):
-    """The round-trip fields the report reads (``aegis.backtest.RoundTrip`` satisfies it)."""
+    """The round-trip fields the report reads (``aegis.backtest.RoundTrip`` satisfies it).
+
+    ``funding`` (received while the trade was open) is read too when the object has it.
+    """
 
     @property
     def side(self) -> object: ...
@@ -188,11 +191,13 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], css_class: str)
 
 
 _TRADE_HEADER = ("#", "Side", "Entry", "Entry price", "Exit", "Exit price", "Qty", "Fees", "PnL")
+_FUNDED_TRADE_HEADER = (*_TRADE_HEADER[:-1], "Funding", "PnL")
 
 
-def _trade_rows(round_trips: Sequence[RoundTripLike]) -> list[list[str]]:
-    return [
-        [
+def _trade_rows(round_trips: Sequence[RoundTripLike], *, funded: bool) -> list[list[str]]:
+    rows = []
+    for number, trip in enumerate(round_trips[:MAX_TABLE_ROWS], start=1):
+        row = [
             str(number),
             str(getattr(trip.side, "value", trip.side)),
             _iso(trip.entry_ts_ms),
@@ -201,10 +206,18 @@ def _trade_rows(round_trips: Sequence[RoundTripLike]) -> list[list[str]]:
             _num(trip.exit_price),
             _num(trip.quantity),
             _num(trip.fees),
-            _num(trip.pnl),
         ]
-        for number, trip in enumerate(round_trips[:MAX_TABLE_ROWS], start=1)
-    ]
+        if funded:
+            # received while the trade was open (negative: paid); already inside the PnL
+            row.append(_num(getattr(trip, "funding", 0)))
+        row.append(_num(trip.pnl))
+        rows.append(row)
+    return rows
+
+
+def _is_funded(result: BacktestResultLike) -> bool:
+    # only a run that settled funding has it (the field is optional on the protocol)
+    return bool(getattr(result, "funding_payments", 0))
 
 
 def _markers(
@@ -306,8 +319,7 @@ def _summary_rows(result: BacktestResultLike) -> list[tuple[str, str]]:
         ("Fees paid", _num(result.fees_paid)),
         ("Engine seconds", f"{result.engine_seconds:.4f}"),
     ]
-    # only a run that settled funding has a row for it (the field is optional on the protocol)
-    if getattr(result, "funding_payments", 0):
+    if _is_funded(result):
         rows.insert(-1, ("Funding paid", _num(getattr(result, "funding_paid", 0))))
     return rows
 
@@ -329,12 +341,16 @@ def write_report(
         )
     title = f"Aegis backtest — {result.strategy} on {result.symbol or 'unknown symbol'}"
     trips = result.round_trips
+    funded = _is_funded(result)
+    header = _FUNDED_TRADE_HEADER if funded else _TRADE_HEADER
     shown = min(len(trips), MAX_TABLE_ROWS)
     trade_note = (
         f"showing the first {shown:,} of {len(trips):,} round trips"
         if shown < len(trips)
         else f"{len(trips):,} round trips"
     )
+    if funded:
+        trade_note += "; PnL is net of fees and of the funding settled while each was open"
     warnings = (
         "".join(f"<li>{html.escape(text)}</li>" for text in result.warnings) or "<li>none</li>"
     )
@@ -353,7 +369,7 @@ without enough data is n/a with its reason (see docs/backtesting.md).</p>
 bucketing; the metrics use every bar.</p>
 {_figures_html(result, max_points)}
 <h2>Round trips</h2><p class="note">{html.escape(trade_note)}</p>
-{_table(_TRADE_HEADER, _trade_rows(trips), "trades")}
+{_table(header, _trade_rows(trips, funded=funded), "trades")}
 </body></html>
 """
     path = Path(path)

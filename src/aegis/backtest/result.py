@@ -38,7 +38,9 @@ class BacktestResult:
     decisions that led to an order, then the ignored or rejected ones with the reason appended to
     their thought, in time order. ``engine_seconds`` is the run with the candles in memory.
     ``funding_paid`` is the net funding the account paid over ``funding_payments`` settlements
-    (negative when it received more than it paid; 0 without a funding series).
+    (negative when it received more than it paid; 0 without a funding series). Each round
+    trip's ``pnl`` is net of fees and of the funding settled while it was open, so the closed
+    and open round trips' PnL add up to ``final_equity - initial_cash``.
     """
 
     strategy: str

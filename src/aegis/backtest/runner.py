@@ -341,8 +341,11 @@ def _result(
         amounts = np.array([float(payment.amount) for payment in walk.funding])
         np.add.at(flows, np.asarray(walk.funding_bars, dtype=np.int64), amounts)
         equity += np.cumsum(flows)
-    # counted in one pass; the RoundTrip objects are built only if the result's reader asks
-    round_trips = RoundTrips(fills, {symbol: last_close}, {symbol: instrument.contract_size})
+    # counted in one pass; the RoundTrip objects are built only if the result's reader asks.
+    # Funding counts in the round trip open when it settled: PnL net of fees and funding.
+    round_trips = RoundTrips(
+        fills, {symbol: last_close}, {symbol: instrument.contract_size}, walk.funding
+    )
     fees_paid = portfolio.fees_paid
     metrics = compute_metrics(
         equity=equity,

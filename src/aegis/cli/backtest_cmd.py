@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from aegis.backtest import BacktestResult
+    from aegis.config import Settings
     from aegis.data import Candles
+    from aegis.strategies import Strategy
 
 _PROGRESS_MIN_CANDLES = 200_000
 
@@ -127,6 +129,61 @@ def _with_inputs(
     return dataclasses.replace(config, funding=series)
 
 
+def _load_settings(path: Path) -> Settings:
+    """Load ``path`` as ``aegis run --config`` does (``AEGIS_`` environment included)."""
+    import tomllib
+
+    from aegis.config import load_settings
+    from aegis.model.errors import AegisError
+
+    try:
+        return load_settings(path)
+    except AegisError as exc:
+        message = str(exc)
+        fail(message if str(path) in message else f"--config {path}: {message}")
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        # load_settings names a missing or malformed file itself; bytes that are not UTF-8
+        # (and a parse by a settings source after its own) still reach us raw
+        fail(f"--config {path}: not a readable TOML file: {exc}")
+
+
+def _create(name: str, params: dict[str, object], label: str) -> Strategy:
+    from aegis.model.errors import AegisError
+    from aegis.strategies import create_strategy
+
+    try:
+        return create_strategy(name, params)
+    except (AegisError, KeyError, ValueError, TypeError) as exc:
+        given = f" with {params}" if params else ""
+        fail(f"{label}{given}: {str(exc).strip(chr(39))}")
+
+
+def _strategy(
+    flag: str | None, flag_params: dict[str, str], path: Path | None, settings: Settings | None
+) -> Strategy:
+    """Return the strategy to backtest; a bad name or parameter names the flag or the file.
+
+    ``--strategy`` overrides the file's ``strategy.name``; the file's ``strategy.params`` apply
+    only to the strategy they were written for (the run's default one when the file names
+    none), and each ``--param`` overrides its key.
+    """
+    if flag is not None:
+        name, label = flag, f"--strategy {flag}"
+    elif settings is not None and "name" in settings.strategy.model_fields_set:
+        name = settings.strategy.name
+        label = f"--config {path}: strategy {name}"
+    elif settings is not None:
+        fail(f"--config {path} sets no strategy.name: give --strategy NAME")
+    else:
+        fail("--strategy is required (or --config FILE with a strategy.name)")
+    from_file: dict[str, object] = {}
+    if settings is not None and name == settings.strategy.name:
+        from_file = dict(settings.strategy.params)
+        if from_file:  # the file's own parameters first, so that a bad one names the file
+            _create(name, from_file, f"--config {path}: strategy {name}")
+    return _create(name, from_file | flag_params, label)
+
+
 def _summary(console: Console, result: BacktestResult, *, funding: bool = False) -> None:
     from rich.table import Table
 
@@ -159,7 +216,10 @@ def _summary(console: Console, result: BacktestResult, *, funding: bool = False)
 
 def backtest(
     data: Annotated[Path, typer.Option("--data", help="Candle file (CSV, .csv.gz, Parquet).")],
-    strategy: Annotated[str, typer.Option("--strategy", help="Strategy name, e.g. ema_cross.")],
+    strategy: Annotated[
+        str | None,
+        typer.Option("--strategy", help="Strategy name, e.g. ema_cross (else the --config's)."),
+    ] = None,
     param: Annotated[
         list[str] | None, typer.Option("--param", help="Strategy parameter key=value (repeat).")
     ] = None,
@@ -167,8 +227,12 @@ def backtest(
     timeframe: Annotated[
         str | None, typer.Option("--timeframe", help="Resample to this coarser timeframe.")
     ] = None,
-    cash: Annotated[str, typer.Option("--cash", help="Starting cash (quote).")] = "100000",
-    fee_bps: Annotated[str, typer.Option("--fee-bps", help="Fee per fill, bps.")] = "10",
+    cash: Annotated[
+        str | None, typer.Option("--cash", help="Starting cash (quote) [default: 100000].")
+    ] = None,
+    fee_bps: Annotated[
+        str | None, typer.Option("--fee-bps", help="Fee per fill, bps [default: 10].")
+    ] = None,
     size: Annotated[str | None, typer.Option("--size", help="Fixed quantity per entry.")] = None,
     fraction: Annotated[
         str | None, typer.Option("--fraction", help="Fraction of equity per entry.")
@@ -186,31 +250,41 @@ def backtest(
         Path | None,
         typer.Option("--funding", help="Funding CSV (timestamp_ms,funding_rate); perpetuals."),
     ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="TOML settings of `aegis run`: its risk, sizing and strategy."
+        ),
+    ] = None,
 ) -> None:
     """Backtest a strategy on a candle file through the live order pipeline."""
     if size is not None and fraction is not None:
         fail("--size and --fraction are mutually exclusive: give one of them")
-    config_values = {
+    flags = {
         "cash": _decimal_option("--cash", cash),
         "fee_bps": _decimal_option("--fee-bps", fee_bps),
         "size": _decimal_option("--size", size),
         "fraction": _decimal_option("--fraction", fraction),
     }
-    params = parse_params(param or [])
+    flag_params = parse_params(param or [])
+    # the settings module (pydantic-settings) is imported only for --config
+    settings = _load_settings(config_file) if config_file is not None else None
 
     from aegis.backtest import BacktestConfig
     from aegis.model.errors import AegisError
-    from aegis.strategies import create_strategy
 
+    given_flags = {key: value for key, value in flags.items() if value is not None}
     try:
-        instance = create_strategy(strategy, params)
-    except (AegisError, KeyError, ValueError, TypeError) as exc:
-        given = f" with {params}" if params else ""
-        fail(f"--strategy {strategy}{given}: {str(exc).strip(chr(39))}")
-    try:
-        config = BacktestConfig(seed=seed, symbol=symbol, **config_values)
+        # the flags alone first, so that an error here names the flag, not the file
+        config = BacktestConfig(seed=seed, symbol=symbol, **given_flags)
     except AegisError as exc:
         fail(str(exc))
+    if settings is not None:
+        try:
+            config = BacktestConfig.from_settings(settings, seed=seed, symbol=symbol, **flags)
+        except AegisError as exc:
+            fail(f"--config {config_file}: {exc}")
+    instance = _strategy(strategy, flag_params, config_file, settings)
     _unmap_large_blocks()
     candles = _load(data, symbol, timeframe)
     if instrument is not None or funding is not None:
