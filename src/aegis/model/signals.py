@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+from aegis.model._slots import slot_setters
+
 
 class Action(IntEnum):
     """What a strategy wants; codes fit an int8 array (HOLD = 0)."""
@@ -41,7 +43,7 @@ def sanitize_metadata(value: Any) -> JsonValue:
     return number if math.isfinite(number) else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Decision:
     """A strategy's verdict on one candle, with its strength in [0, 1] and its thought."""
 
@@ -53,6 +55,38 @@ class Decision:
     strategy: str
     metadata: Mapping[str, JsonValue] = field(default_factory=dict)
 
+    # Written out (see aegis.model._slots): a streaming strategy returns one Decision per bar.
+    def __init__(
+        self,
+        symbol: str,
+        ts_ms: int,
+        action: Action,
+        strength: float,
+        thought: str,
+        strategy: str,
+        metadata: Mapping[str, JsonValue] | None = None,
+    ) -> None:
+        _set_symbol(self, symbol)
+        _set_ts_ms(self, ts_ms)
+        _set_action(self, action)
+        _set_strength(self, strength)
+        _set_thought(self, thought)
+        _set_strategy(self, strategy)
+        _set_metadata(self, {} if metadata is None else metadata)
+
     @property
     def is_actionable(self) -> bool:
         return self.action is not Action.HOLD
+
+
+(
+    _set_symbol,
+    _set_ts_ms,
+    _set_action,
+    _set_strength,
+    _set_thought,
+    _set_strategy,
+    _set_metadata,
+) = slot_setters(
+    Decision, "symbol", "ts_ms", "action", "strength", "thought", "strategy", "metadata"
+)
