@@ -142,8 +142,8 @@ def _load_settings(path: Path) -> Settings:
         message = str(exc)
         fail(message if str(path) in message else f"--config {path}: {message}")
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        # load_settings names a missing or malformed file itself; bytes that are not UTF-8
-        # (and a parse by a settings source after its own) still reach us raw
+        # load_settings names a missing, unreadable or malformed file itself; this is the net
+        # under a settings source that parses a file after it
         fail(f"--config {path}: not a readable TOML file: {exc}")
 
 

@@ -210,7 +210,12 @@ class _FlatCredentialSource(PydanticBaseSettingsSource):
         exchange: dict[str, Any] = {}
         # the variable names the file, else the TOML file's exchange.secrets_file: either way
         # the file's keys rank above the TOML file's and below the variables
-        secrets_file = os.environ.get("AEGIS_EXCHANGE_SECRETS_FILE") or _toml_secrets_file()
+        secrets_file = os.environ.get("AEGIS_EXCHANGE_SECRETS_FILE")
+        if not secrets_file:
+            # a file named in the TOML file and absent here (a backtest or `aegis status` on
+            # another machine) is not an error yet: live mode checks it in load_settings
+            named = _toml_secrets_file()
+            secrets_file = named if named and Path(named).is_file() else None
         if secrets_file:
             exchange.update(_read_secrets_file(Path(secrets_file)))
             exchange["secrets_file"] = secrets_file
@@ -230,6 +235,8 @@ def _read_toml(path: Path, what: str) -> dict[str, Any]:
         raise ConfigError(f"{what} {path} does not exist") from exc
     except OSError as exc:
         raise ConfigError(f"{what} {path} cannot be read: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what} {path} is not UTF-8 text: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{what} {path} is not valid TOML: {exc}") from exc
 
@@ -273,7 +280,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         toml_file = os.environ.get("AEGIS_CONFIG_FILE")
         if toml_file:
             _read_toml(Path(toml_file), "config file")
-        return Settings(**_drop_none(overrides))
+        settings = Settings(**_drop_none(overrides))
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     finally:
@@ -282,6 +289,15 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
                 os.environ.pop("AEGIS_CONFIG_FILE", None)
             else:
                 os.environ["AEGIS_CONFIG_FILE"] = previous
+    exchange = settings.exchange
+    secrets = exchange.secrets_file
+    missing = secrets is not None and not Path(secrets).is_file()
+    if settings.mode == "live" and not exchange.has_credentials and missing:
+        raise ConfigError(
+            f"setting exchange.secrets_file = {str(secrets)!r}: the file does not exist, "
+            "and live mode needs the credentials it holds"
+        )
+    return settings
 
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:

@@ -197,7 +197,7 @@ def test_a_file_that_is_not_utf8_is_named(data: Path, tmp_path: Path) -> None:
     bot = tmp_path / "latin.toml"
     bot.write_bytes(b"\xff\xfe[risk]\n")
     line = _error(_invoke("--data", str(data), *EMA, "--config", str(bot)))
-    assert line.startswith(f"error: --config {bot}: not a readable TOML file: "), line
+    assert line.startswith(f"error: config file {bot} is not UTF-8 text: "), line
 
 
 def test_a_strategy_missing_from_both_the_flags_and_the_file_is_an_error(

@@ -103,13 +103,31 @@ def test_the_config_files_secrets_file_supplies_credentials(
     assert exchange.api_key.get_secret_value() == "env-key"
 
 
-def test_a_missing_secrets_file_named_by_the_config_file_is_named(
+def test_a_missing_secrets_file_named_by_the_config_file_stops_live_mode_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("AEGIS_EXCHANGE_SECRETS_FILE", raising=False)
+    # a backtest or `aegis status` with a live bot's file on another machine needs no keys
+    for name in (
+        "AEGIS_EXCHANGE_SECRETS_FILE",
+        "AEGIS_EXCHANGE_API_KEY",
+        "AEGIS_EXCHANGE_API_SECRET",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    gone = tmp_path / "gone.toml"
     config = tmp_path / "bot.toml"
-    config.write_text(f'[exchange]\nsecrets_file = "{tmp_path / "gone.toml"}"\n')
-    with pytest.raises(ConfigError, match=r"exchange secrets file .*gone\.toml does not exist"):
+    config.write_text(f'[exchange]\nsecrets_file = "{gone}"\n')
+    assert not load_settings(config).exchange.has_credentials
+    config.write_text(f'mode = "live"\n[exchange]\nsecrets_file = "{gone}"\n')
+    with pytest.raises(
+        ConfigError, match=r"exchange\.secrets_file = '.*gone\.toml': the file does"
+    ):
+        load_settings(config)
+
+
+def test_a_config_file_that_is_not_utf8_names_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "latin1.toml"
+    config.write_bytes("mode = 'p\xe9per'\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"config file .*latin1\.toml is not UTF-8 text"):
         load_settings(config)
 
 
