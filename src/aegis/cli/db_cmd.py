@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from aegis.cli.status_cmd import ConfigOption, DataDirOption, UrlOption, locate_store
+
 if TYPE_CHECKING:
     from aegis.store import Store
 
@@ -17,54 +19,28 @@ db_app = typer.Typer(
     help="Database: apply migrations, show the schema revision and row counts.",
 )
 
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Folder of the embedded SQLite file aegis.db (default: AEGIS_DATA_DIR or .aegis).",
-    ),
-]
-UrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        help="SQLAlchemy URL, e.g. postgresql://user@host/db (default: AEGIS_DATABASE_URL).",
-    ),
-]
-
 
 def register(app: typer.Typer) -> None:
     """Add the `db` command group to the root app."""
     app.add_typer(db_app, name="db")
 
 
-def _open_store(data_dir: Path | None, database_url: str | None) -> Store:
-    import os
+def _open_store(config: Path | None, data_dir: Path | None, database_url: str | None) -> Store:
+    # the bot's database, found as the other bot commands find it (settings file, flags)
+    from aegis.store import Store
 
-    from aegis.model import ConfigError
-    from aegis.store import Store, database_url_from_env, normalise_database_url
-
-    if data_dir is None:
-        data_dir = Path(os.environ.get("AEGIS_DATA_DIR") or ".aegis")
-    try:
-        url = (
-            normalise_database_url(database_url)
-            if database_url
-            else database_url_from_env(data_dir)
-        )
-        return Store(url)
-    except ConfigError as error:
-        raise typer.BadParameter(str(error), param_hint="--database-url") from error
+    return Store(locate_store(config, data_dir, database_url, None).database_url)
 
 
 @db_app.command("upgrade")
 def upgrade(
+    config: ConfigOption = None,
     data_dir: DataDirOption = None,
     database_url: UrlOption = None,
     revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
 ) -> None:
     """Migrate the database to the newest schema; existing data is kept."""
-    store = _open_store(data_dir, database_url)
+    store = _open_store(config, data_dir, database_url)
     try:
         before = store.status().current_revision
         store.upgrade(revision)
@@ -79,6 +55,7 @@ def upgrade(
 
 @db_app.command("status")
 def status(
+    config: ConfigOption = None,
     data_dir: DataDirOption = None,
     database_url: UrlOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -87,7 +64,7 @@ def status(
 
     Exits with 1 when migrations are pending.
     """
-    store = _open_store(data_dir, database_url)
+    store = _open_store(config, data_dir, database_url)
     try:
         result = store.status()
     finally:

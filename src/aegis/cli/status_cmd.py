@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -108,8 +107,6 @@ def locate_store(
     except ConfigError as error:
         message = str(error)
         fail(message if file is None or str(file) in message else f"config file {file}: {message}")
-    except tomllib.TOMLDecodeError as error:
-        fail(f"config file {file} is not valid TOML: {error}")
     url = settings_database_url(settings)
     try:
         url = normalise_database_url(url)

@@ -46,3 +46,36 @@ def test_unsupported_url_is_a_usage_error(backend: str) -> None:
     assert result.exit_code == 2
     flat = "".join(result.output.replace("│", " ").split())  # rich wraps the error in a box
     assert "onlysqliteandpostgresqlaresupported" in flat
+
+
+def test_upgrade_and_status_find_the_database_from_the_bots_settings_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    # the same --config as `aegis run`: its data_dir holds the SQLite file; a flag overrides it
+    for name in ("AEGIS_DATABASE_URL", "AEGIS_DATA_DIR", "AEGIS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    bot_data = tmp_path / "bot-data"
+    config = tmp_path / "bot.toml"
+    config.write_text(f'data_dir = "{bot_data}"\n', encoding="utf-8")
+    upgraded = runner.invoke(app, ["db", "upgrade", "--config", str(config)])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert (bot_data / "aegis.db").is_file()
+    assert not (tmp_path / ".aegis").exists()
+    status = runner.invoke(app, ["db", "status", "--config", str(config), "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output)["current_revision"] == head_revision()
+    other = tmp_path / "other"
+    flagged = runner.invoke(
+        app, ["db", "upgrade", "--config", str(config), "--data-dir", str(other)]
+    )
+    assert flagged.exit_code == 0, flagged.output
+    assert (other / "aegis.db").is_file()
+
+
+def test_a_bad_settings_file_names_it(tmp_path: Path, backend: str) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text("[database\n", encoding="utf-8")
+    result = runner.invoke(app, ["db", "status", "--config", str(config)])
+    assert result.exit_code == 2
+    assert f"config file {config} is not valid TOML" in result.output
