@@ -19,15 +19,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ccxt.async_support as ccxt_async
 import pytest
-from pydantic import SecretStr
 from tests.conftest import require_or_skip
+from tests.emulator_accounts import bot_venue, raw_client, xrp_emulator
 from tests.integration.store.conftest import DEFAULT_PG_DSN, _libpq, _PgDatabases
 from typer.testing import CliRunner, Result
 
 from aegis.cli.app import app
-from aegis.config import ExchangeSettings, load_settings
+from aegis.config import load_settings
 from aegis.engine.controls import load_pending
 from aegis.engine.journal import DurableJournal
 from aegis.engine.recovery import stored_next_sequence
@@ -44,8 +43,7 @@ from aegis.model import (
 from aegis.model.order import Order
 from aegis.risk import KillScope
 from aegis.store import Store, sqlite_url
-from aegis.venues.ccxt import CcxtVenue, RetryPolicy
-from aegis.venues.emulator import AccountSpec, EmulatorConfig, configure_ccxt
+from aegis.venues.ccxt import CcxtVenue
 from aegis.venues.emulator import errors as emulator_errors
 from aegis.venues.emulator.call import Call
 from aegis.venues.emulator.routes import ROUTES
@@ -70,38 +68,22 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 async def server(bundled_data_dir: Path) -> AsyncIterator[EmulatorServer]:
     """A step-driven emulator on a free loopback port with the bot's funded account."""
-    config = EmulatorConfig(
-        data_files=(bundled_data_dir / "binance-usdm_XRP-USDT-PERP_5m.csv.gz",),
-        accounts=(AccountSpec(KEY, SECRET, balance=Decimal(100_000)),),
-        history_candles=20,
-    )
-    emulator = EmulatorServer(config)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with xrp_emulator(bundled_data_dir, KEY, SECRET) as emulator:
+        yield emulator
 
 
 @pytest.fixture
 async def venue(server: EmulatorServer) -> AsyncIterator[CcxtVenue]:
     """The venue the bot's runtime traded through before it stopped."""
-    settings = ExchangeSettings(
-        name="binanceusdm", api_key=SecretStr(KEY), api_secret=SecretStr(SECRET)
-    )
-    opened = CcxtVenue("binanceusdm", settings, base_url=server.base_url,
-                       policy=RetryPolicy(base_delay_s=0.01, seed=1))  # fmt: skip
-    await opened.connect()
-    yield opened
-    await opened.close()
+    async with bot_venue(server, KEY, SECRET) as opened:
+        yield opened
 
 
 @pytest.fixture
 async def other_client(server: EmulatorServer) -> AsyncIterator[Any]:
     """A second ccxt client on the account: what the exchange really holds (ccxt is untyped)."""
-    exchange = configure_ccxt(ccxt_async.binanceusdm({"apiKey": KEY, "secret": SECRET}),
-                              server.base_url)  # fmt: skip
-    await exchange.load_markets()
-    yield exchange
-    await exchange.close()
+    async with raw_client(server, KEY, SECRET) as exchange:
+        yield exchange
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

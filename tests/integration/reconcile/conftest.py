@@ -7,19 +7,16 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import ccxt.async_support as ccxt_async
 import pytest
-from pydantic import SecretStr
 from tests.conftest import require_or_skip
+from tests.emulator_accounts import bot_venue, raw_client, xrp_emulator
+from tests.integration.store.conftest import _libpq
 
-from aegis.config import ExchangeSettings
 from aegis.store import Store
-from aegis.venues.ccxt import CcxtVenue, RetryPolicy
-from aegis.venues.emulator import AccountSpec, EmulatorConfig, configure_ccxt
+from aegis.venues.ccxt import CcxtVenue
 from aegis.venues.emulator.server import EmulatorServer
 
 KEY, SECRET = "key-reconcile", "secret-reconcile"
@@ -30,44 +27,22 @@ DEFAULT_PG_DSN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 @pytest.fixture
 async def server(bundled_data_dir: Path) -> AsyncIterator[EmulatorServer]:
     """A step-driven emulator on a free port with one funded account."""
-    config = EmulatorConfig(
-        data_files=(bundled_data_dir / "binance-usdm_XRP-USDT-PERP_5m.csv.gz",),
-        accounts=(AccountSpec(KEY, SECRET, balance=Decimal(100_000)),),
-        history_candles=20,
-    )
-    emulator = EmulatorServer(config)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
+    async with xrp_emulator(bundled_data_dir, KEY, SECRET) as emulator:
+        yield emulator
 
 
 @pytest.fixture
 async def venue(server: EmulatorServer) -> AsyncIterator[CcxtVenue]:
     """The bot's venue."""
-    settings = ExchangeSettings(
-        name="binanceusdm", api_key=SecretStr(KEY), api_secret=SecretStr(SECRET)
-    )
-    opened = CcxtVenue("binanceusdm", settings, base_url=server.base_url,
-                       policy=RetryPolicy(base_delay_s=0.01, seed=1))  # fmt: skip
-    await opened.connect()
-    yield opened
-    await opened.close()
+    async with bot_venue(server, KEY, SECRET) as opened:
+        yield opened
 
 
 @pytest.fixture
 async def other_client(server: EmulatorServer) -> AsyncIterator[Any]:
     """Another ccxt instance on the same account: trades behind the bot's back."""
-    exchange = configure_ccxt(ccxt_async.binanceusdm({"apiKey": KEY, "secret": SECRET}),
-                              server.base_url)  # fmt: skip
-    await exchange.load_markets()
-    yield exchange
-    await exchange.close()
-
-
-def _libpq(dsn: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(dsn).set(drivername="postgresql").render_as_string(hide_password=False)
+    async with raw_client(server, KEY, SECRET) as exchange:
+        yield exchange
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
