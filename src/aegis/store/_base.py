@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
+from aegis.store._driver import DriverWrites
 from aegis.store.engine import (
     READ_ONLY_OPTION,
     SQLITE_SYNCHRONOUS,
@@ -47,6 +48,9 @@ class StoreBase:
         # (tenant, bot) pairs known to exist: saves three idempotent inserts per write
         self._known_bots: set[tuple[str, str]] = set()
         self._known_tenants: set[str] = set()
+        # SQLite: the event loop's synchronous writes (reservation, intent) skip SQLAlchemy's
+        # execution machinery, which cost more than SQLite itself (see _driver.py)
+        self._driver = DriverWrites(self._engine) if self._engine.dialect.name == "sqlite" else None
 
     @property
     def engine(self) -> Engine:
@@ -60,6 +64,8 @@ class StoreBase:
 
     def close(self) -> None:
         """Close every pooled connection."""
+        if self._driver is not None:
+            self._driver.close()
         self._engine.dispose()
 
     @contextmanager

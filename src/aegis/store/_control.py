@@ -18,6 +18,8 @@ from sqlalchemy import (
 )
 
 from aegis.store._base import BOTS, StoreBase, require_tenant
+from aegis.store._convert import already_reserved, reservation_row
+from aegis.store._driver import DriverTransaction
 from aegis.store.errors import StoreError
 from aegis.store.records import (
     BreakerEvent,
@@ -51,6 +53,8 @@ _RESERVATION_STATE = select(RESERVATIONS.c.released_ns).where(
 )
 _HELD = select(RESERVATIONS.c.amount).where(_MY_RESERVATIONS & RESERVATIONS.c.released_ns.is_(None))
 _INSERT_RESERVATION = RESERVATIONS.insert()
+
+
 _LOCK_BOT = (
     select(BOTS.c.bot_id)
     .where((BOTS.c.tenant_id == bindparam("k_tenant")) & (BOTS.c.bot_id == bindparam("k_bot")))
@@ -278,33 +282,51 @@ class ControlRepository(StoreBase):
         if limit < 0:
             raise ValueError(f"reservation limit {limit} for bot {bot_id!r} must not be negative")
         self.ensure_bot(tenant, bot_id)
+        if self._driver is not None:
+            with self._driver.transaction(durable=durable) as fast:
+                if fast is not None:
+                    return self._reserve_on_driver(fast, tenant, bot_id, order_id, amount, limit)
         with self._write(durable=durable) as connection:
             self._lock_bot(connection, tenant, bot_id)
             existing = connection.execute(
                 _RESERVATION_STATE, {"k_tenant": tenant, "k_bot": bot_id, "k_order": order_id}
             ).one_or_none()
             if existing is not None:
-                if existing.released_ns is not None:
-                    raise StoreError(
-                        f"reservation of order {order_id!r} (bot {bot_id!r}) was released; "
-                        "an order reserves capital once"
-                    )
-                return True
+                return already_reserved(existing.released_ns, bot_id, order_id)
             held = self._held(connection, tenant, bot_id)
             if held + amount > limit:
                 return False
             connection.execute(
-                _INSERT_RESERVATION,
-                {
-                    "tenant_id": tenant,
-                    "bot_id": bot_id,
-                    "client_order_id": order_id,
-                    "amount": amount,
-                    "created_ns": self._now(),
-                    "released_ns": None,
-                },
+                _INSERT_RESERVATION, reservation_row(tenant, bot_id, order_id, amount, self._now())
             )
             return True
+
+    def _reserve_on_driver(
+        self,
+        fast: DriverTransaction,
+        tenant: str,
+        bot_id: str,
+        order_id: str,
+        amount: Decimal,
+        limit: Decimal,
+    ) -> bool:
+        """``reserve_capital`` on SQLite's driver connection: the same statements and rows."""
+        driver = self._driver
+        if driver is None:
+            raise RuntimeError("the driver path is for SQLite stores only")
+        key = {"k_tenant": tenant, "k_bot": bot_id, "k_order": order_id}
+        # BEGIN IMMEDIATE holds the database's write lock: check and insert are atomic
+        existing = fast.rows(driver.statement("reservation_state", _RESERVATION_STATE), key)
+        if existing:
+            return already_reserved(existing[0][0], bot_id, order_id)
+        amounts = fast.rows(driver.statement("reservation_held", _HELD), key)
+        # ExactDecimal keeps SQLite decimals as canonical text: parsed back exactly
+        held = sum((Decimal(str(value)) for (value,) in amounts), Decimal(0))
+        if held + amount > limit:
+            return False
+        row = reservation_row(tenant, bot_id, order_id, amount, self._now())
+        fast.execute(driver.statement("reservation_insert", _INSERT_RESERVATION, list(row)), row)
+        return True
 
     def release_reservation(self, tenant: str, bot_id: str, order_id: str) -> bool:
         """Release the capital held for ``order_id``; return False if none was held."""

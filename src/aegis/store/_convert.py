@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -17,7 +18,10 @@ from aegis.model import (
     Position,
     PositionSide,
     TimeInForce,
+    bot_key,
+    parse_client_order_id,
 )
+from aegis.store.errors import StoreError
 from aegis.store.records import INTENT_EVENT, OrderEventRecord, TradeRecord
 
 
@@ -194,3 +198,61 @@ def event_from_row(row: RowMapping) -> OrderEventRecord:
         trade_id=row["trade_id"],
         reason=row["reason"],
     )
+
+
+# ----------------------------------------------------------------- the hot path's rows
+def following_sequence(order: Order) -> int | None:
+    """The sequence after a caller-made client id of the bot's own (None: a foreign id)."""
+    try:
+        parts = parse_client_order_id(order.client_order_id)
+    except ValueError:
+        return None  # a foreign id (e.g. adopted from the venue): not from our sequence
+    if parts.bot_key != bot_key(order.bot_id):
+        return None
+    return parts.sequence + 1
+
+
+def intent_rows(
+    tenant: str, order: Order, now_ns: int
+) -> tuple[dict[str, object], dict[str, object]]:
+    """The ``orders`` row and the intent's ``order_events`` row of ``order``."""
+    values: dict[str, object] = order_values(tenant, order)
+    values["recorded_ns"] = now_ns
+    values["closed_ns"] = order.updated_ns if order.status.is_terminal else None
+    event: dict[str, object] = {
+        "tenant_id": tenant,
+        "client_order_id": order.client_order_id,
+        "kind": INTENT_EVENT,
+        "previous_status": None,
+        "status": order.status.value,
+        "ts_ns": order.created_ns,
+        "recorded_ns": now_ns,
+        "venue_order_id": order.venue_order_id,
+        "trade_id": None,
+        "reason": order.reason,
+    }
+    return values, event
+
+
+def already_reserved(released_ns: int | None, bot_id: str, order_id: str) -> bool:
+    """An order reserves once: True when its reservation is held, an error once released."""
+    if released_ns is not None:
+        raise StoreError(
+            f"reservation of order {order_id!r} (bot {bot_id!r}) was released; "
+            "an order reserves capital once"
+        )
+    return True
+
+
+def reservation_row(
+    tenant: str, bot_id: str, order_id: str, amount: Decimal, now_ns: int
+) -> dict[str, object]:
+    """The ``capital_reservations`` row of a new reservation."""
+    return {
+        "tenant_id": tenant,
+        "bot_id": bot_id,
+        "client_order_id": order_id,
+        "amount": amount,
+        "created_ns": now_ns,
+        "released_ns": None,
+    }

@@ -14,24 +14,24 @@ from aegis.model import (
     OrderStatus,
     OrderUpdate,
     Position,
-    bot_key,
     client_order_id,
-    parse_client_order_id,
 )
 from aegis.store._base import SEQUENCES, StoreBase, require_tenant
 from aegis.store._convert import (
     event_from_row,
     fill_from_row,
     fill_values,
+    following_sequence,
+    intent_rows,
     order_from_row,
-    order_values,
     position_from_row,
     position_values,
     trade_from_row,
     trade_values,
 )
+from aegis.store._driver import DriverTransaction
 from aegis.store.errors import DuplicateFill, DuplicateIntent, StoreError, UnknownOrder
-from aegis.store.records import INTENT_EVENT, OrderEventRecord, TradeRecord
+from aegis.store.records import OrderEventRecord, TradeRecord
 from aegis.store.schema import (
     CapitalReservationRow,
     FillRow,
@@ -114,15 +114,12 @@ class OrderRepository(StoreBase):
 
     def _advance_sequence(self, connection: Connection, tenant: str, order: Order) -> None:
         """Keep the sequence ahead of a caller-made client id, so no later id repeats it."""
-        try:
-            parts = parse_client_order_id(order.client_order_id)
-        except ValueError:
-            return  # a foreign id (e.g. adopted from the venue): not from our sequence
-        if parts.bot_key != bot_key(order.bot_id):
+        following = following_sequence(order)
+        if following is None:
             return
         connection.execute(
             _ADVANCE_SEQUENCE,
-            {"k_tenant": tenant, "k_bot": order.bot_id, "k_following": parts.sequence + 1},
+            {"k_tenant": tenant, "k_bot": order.bot_id, "k_following": following},
         )
 
     # ----------------------------------------------------------------- writes
@@ -136,32 +133,20 @@ class OrderRepository(StoreBase):
         require_tenant(tenant)
         self.ensure_bot(tenant, order.bot_id)
         try:
+            if order.client_order_id and self._driver is not None:
+                with self._driver.transaction() as fast:
+                    if fast is not None:
+                        self._intent_on_driver(fast, tenant, order)
+                        return order
             with self._write() as connection:
                 if order.client_order_id:
                     self._advance_sequence(connection, tenant, order)
                 else:
                     sequence = self._allocate_sequence(connection, tenant, order.bot_id)
                     order = order.replace(client_order_id=client_order_id(order.bot_id, sequence))
-                now = self._now()
-                values = order_values(tenant, order)
-                values["recorded_ns"] = now
-                values["closed_ns"] = order.updated_ns if order.status.is_terminal else None
-                connection.execute(_INSERT_ORDER, values)
-                connection.execute(
-                    _INSERT_EVENT,
-                    {
-                        "tenant_id": tenant,
-                        "client_order_id": order.client_order_id,
-                        "kind": INTENT_EVENT,
-                        "previous_status": None,
-                        "status": order.status.value,
-                        "ts_ns": order.created_ns,
-                        "recorded_ns": now,
-                        "venue_order_id": order.venue_order_id,
-                        "trade_id": None,
-                        "reason": order.reason,
-                    },
-                )
+                order_row, event_row = intent_rows(tenant, order, self._now())
+                connection.execute(_INSERT_ORDER, order_row)
+                connection.execute(_INSERT_EVENT, event_row)
         except IntegrityError as error:
             if self.get_order(tenant, order.client_order_id) is not None:
                 raise DuplicateIntent(
@@ -172,6 +157,25 @@ class OrderRepository(StoreBase):
                 f"cannot record order {order.client_order_id!r} for tenant {tenant!r}: {error}"
             ) from error
         return order
+
+    def _intent_on_driver(self, fast: DriverTransaction, tenant: str, order: Order) -> None:
+        """``record_intent`` of a caller-made client id on SQLite's driver connection (durable).
+
+        The same statements and rows as the SQLAlchemy path, committed with the connection's
+        ``synchronous=FULL``: the intent is on disk before the order can be sent (OR2).
+        """
+        driver = self._driver
+        if driver is None:
+            raise RuntimeError("the driver path is for SQLite stores only")
+        following = following_sequence(order)
+        if following is not None:
+            fast.execute(
+                driver.statement("intent_sequence", _ADVANCE_SEQUENCE),
+                {"k_tenant": tenant, "k_bot": order.bot_id, "k_following": following},
+            )
+        order_row, event_row = intent_rows(tenant, order, self._now())
+        fast.execute(driver.statement("intent_order", _INSERT_ORDER, list(order_row)), order_row)
+        fast.execute(driver.statement("intent_event", _INSERT_EVENT, list(event_row)), event_row)
 
     def apply_order_update(
         self,
