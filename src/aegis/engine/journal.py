@@ -172,6 +172,15 @@ class DurableJournal:
         """Context for a synchronous write on the loop: it goes before the queued writes."""
         return nullcontext() if self._writer is None else self._writer.urgent()
 
+    def hold_writes(self) -> AbstractContextManager[None]:
+        """Context for a candle's way to its order: queued writes wait (bounded, see hold)."""
+        return nullcontext() if self._writer is None else self._writer.hold()
+
+    @property
+    def writes_held(self) -> bool:
+        """Return True while ``hold_writes`` keeps the writer thread from starting a write."""
+        return self._writer is not None and self._writer.is_held
+
     @property
     def pending(self) -> int:
         """Return the number of writes queued on the writer thread (not the outage backlog)."""

@@ -11,6 +11,12 @@ The event loop's own synchronous writes (the intent, the capital reservation) ru
 for the writer's current transaction to end, woken the moment it does. Without this the two
 collide on SQLite's write lock, whose busy handler sleeps 1, 2, 5, 10... ms between retries.
 
+``hold()`` goes further for the span between a closed candle and its order leaving: the writer
+starts no queued write (it finishes the one in progress) until the hold ends, at most
+``max_s`` after it began, so that the thread does not compete with the event loop for the GIL
+right then (a thought written meanwhile delayed the order by ~1.3 ms on the project machine).
+``drain`` overrides holds, so that a snapshot taken on the loop never waits for one.
+
 A write that fails stops the writer: the failed write and every write queued behind it are
 handed, in order, to ``on_failure`` (the journal puts them in its outage backlog and trips
 ``database_down``), and ``submit`` refuses new writes until ``resume``. So a write never
@@ -20,6 +26,7 @@ overtakes one submitted before it, whatever fails.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +40,8 @@ OnFailure = Callable[[list[Job], BaseException], None]
 # An idle thread exits after this long and is started again by the next write. The thread is
 # not a daemon: at interpreter exit Python waits for it, so queued writes are not dropped.
 _IDLE_EXIT_S: Final = 0.5
+#: the longest a hold keeps queued writes from starting (a venue call that hangs is not waited)
+DEFAULT_HOLD_S: Final = 0.05
 
 
 class OrderedWriter:
@@ -53,12 +62,21 @@ class OrderedWriter:
         self._thread: threading.Thread | None = None
         self._urgent = 0  # synchronous writes of the event loop waiting or running
         self._writing = False  # the writer thread is inside a transaction
+        self._holds = 0  # hot sections of the event loop in progress (see hold())
+        self._hold_until = 0.0  # monotonic time the current holds end at the latest
+        self._draining = 0  # drain() callers waiting: holds are ignored meanwhile
 
     @property
     def pending(self) -> int:
         """Return the number of writes queued or in progress."""
         with self._cond:
             return len(self._queue) + (1 if self._running else 0)
+
+    @property
+    def is_held(self) -> bool:
+        """Return True while a hold keeps queued writes from starting (see ``hold``)."""
+        with self._cond:
+            return self._held_for_s() > 0
 
     @property
     def is_stopped(self) -> bool:
@@ -84,9 +102,37 @@ class OrderedWriter:
     def drain(self, timeout_s: float | None = None) -> bool:
         """Wait until every queued write is done (or handed over); False on timeout."""
         with self._cond:
-            return self._cond.wait_for(
-                lambda: not self._queue and not self._running, timeout=timeout_s
-            )
+            self._draining += 1
+            self._cond.notify_all()
+            try:
+                return self._cond.wait_for(
+                    lambda: not self._queue and not self._running, timeout=timeout_s
+                )
+            finally:
+                self._draining -= 1
+
+    @contextmanager
+    def hold(self, max_s: float = DEFAULT_HOLD_S) -> Iterator[None]:
+        """Start no queued write until the block ends, or ``max_s`` after the first hold began.
+
+        Never blocks the caller: a write in progress goes on; holds may nest or overlap.
+        """
+        with self._cond:
+            if self._holds == 0:
+                self._hold_until = time.monotonic() + max_s
+            self._holds += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._holds -= 1
+                self._cond.notify_all()
+
+    def _held_for_s(self) -> float:
+        """Seconds the current holds keep writes from starting (0: free). Under the lock."""
+        if not self._holds or self._draining:
+            return 0.0
+        return max(0.0, self._hold_until - time.monotonic())
 
     @contextmanager
     def urgent(self) -> Iterator[None]:
@@ -106,6 +152,18 @@ class OrderedWriter:
         with self._cond:
             self._stopped = False
 
+    def _wait_for_the_loop(self) -> None:
+        """Under the lock: wait while the event loop writes (urgent) or holds the writer."""
+        while True:
+            if self._urgent:
+                self._cond.wait()
+                continue
+            held_s = self._held_for_s()
+            if held_s > 0:
+                self._cond.wait(held_s)
+                continue
+            return
+
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -117,7 +175,7 @@ class OrderedWriter:
                     return
                 job = self._queue.popleft()
                 self._running = True
-                self._cond.wait_for(lambda: self._urgent == 0)
+                self._wait_for_the_loop()
                 self._writing = True
             try:
                 self._run(job[1])

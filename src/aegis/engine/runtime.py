@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
@@ -211,18 +212,22 @@ class TradingRuntime:
 
     async def _act(self, decision: Decision, candle: Candle, received: float) -> None:
         ts_ns = (candle.ts_ms + self.timeframe_ms) * _MS_TO_NS
-        order = self.prepare(decision, candle.close, ts_ns)
-        if order is None:
-            self._count_rejected_thought()
-            return
-        self._submitting += 1
-        self._idle.clear()
-        try:
-            await self.submit(order)
-        finally:
-            self._submitting -= 1
-            if not self._submitting:
-                self._idle.set()
+        durability = self.durability
+        # The journal's writer thread starts nothing (a thought...) until the order has left:
+        # it would compete with this path for the GIL (issue 3 section 7). Bounded in time.
+        with nullcontext() if durability is None else durability.journal.hold_writes():
+            order = self.prepare(decision, candle.close, ts_ns)
+            if order is None:
+                self._count_rejected_thought()
+                return
+            self._submitting += 1
+            self._idle.clear()
+            try:
+                await self.submit(order)
+            finally:
+                self._submitting -= 1
+                if not self._submitting:
+                    self._idle.set()
         self.metrics.decision_latency.observe(time.perf_counter() - received)
 
     def prepare(self, decision: Decision, reference_price: float, ts_ns: int) -> Order | None:
