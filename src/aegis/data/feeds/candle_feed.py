@@ -175,10 +175,20 @@ class CandleFeed:
             group.create_task(self._staleness_loop(), name="candle-staleness")
 
     async def ingest(self, symbol: str, candles: Sequence[Candle]) -> None:
-        """Feed closed candles of ``symbol`` from outside (the runtime's own source, tests)."""
+        """Feed candles of ``symbol`` from outside (REST, tests); an open one is left out."""
         series = self._get_series(symbol)
         async with self._locks[symbol]:
             await series.ingest([c for c in candles if series.is_closed(c)])
+
+    async def _ingest_streamed(self, symbol: str, candles: Sequence[Candle]) -> None:
+        # The socket's candles are closed on the venue's word (Binance's kline flag, or a newer
+        # candle started: CandleSource.watch_candles). Judging them again by the local clock
+        # dropped each one that arrived before that clock reached its close (a local clock
+        # behind the venue's, a replay clock anchored while the replay lagged): a gap per
+        # candle, filled from REST a candle later (issue 3 section 7).
+        series = self._get_series(symbol)
+        async with self._locks[symbol]:
+            await series.ingest(candles)
 
     async def _watch(self, symbol: str) -> None:
         attempt = 0
@@ -209,7 +219,7 @@ class CandleFeed:
                 log.info("candle_socket_up", symbol=symbol, after_attempts=attempt)
             self._socket_up[symbol] = True
             attempt = 0
-            await self.ingest(symbol, candles)
+            await self._ingest_streamed(symbol, candles)
 
     async def _poll_loop(self) -> None:
         await poll_forever(self._next_due_symbol, self._poll, self._sleep, self._poll_interval_s)

@@ -119,31 +119,57 @@ async def with_timeout(awaitable: Awaitable[T], timeout_s: float, sleep: Sleep, 
     Unlike ``asyncio.wait_for`` the timer is the injected ``sleep``, so a virtual clock drives it.
     Raises ``asyncio.CancelledError`` when the caller or the awaited work is cancelled (a
     shutdown): only the timer running out is a timeout.
+
+    The caller awaits the work directly and the timer cancels the work when it runs out: an
+    answer reaches the caller one event-loop pass after the work ends (a candle's way to its
+    order, issue 3 section 7), and the timer is only told to stop, not awaited, on that path.
     """
     work: asyncio.Future[T] = asyncio.ensure_future(awaitable)
     if isinstance(work, asyncio.Task):
         work.set_name(name)
+    expired = False
 
     async def expire() -> None:
-        await sleep(timeout_s)
+        nonlocal expired
+        try:
+            await sleep(timeout_s)
+        except asyncio.CancelledError:
+            raise  # stopped: the work answered or the caller is leaving
+        except BaseException:
+            work.cancel()  # the caller then raises this error (see _stop)
+            raise
+        expired = True
+        work.cancel()
 
     timer = asyncio.create_task(expire(), name=f"{name}:timeout")
     try:
-        # Any: the two futures have different result types and only completion matters here.
-        racers: set[asyncio.Future[Any]] = {work, timer}
-        await asyncio.wait(racers, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        # Also on our own cancellation: never leave the watch or the timer running.
-        pending = [task for task in (work, timer) if not task.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-    if work.done() and not work.cancelled():
-        return work.result()  # the answer, or the error the work raised
-    if timer.done() and not timer.cancelled():
+        result = await work
+    except asyncio.CancelledError:
+        # the caller cancelled (asyncio cancelled the work with it), the work was cancelled
+        # from outside (a shutdown, a venue closing its futures), or the timer ran out
+        await _stop(timer, work)
+        if expired and not _is_cancelling():
+            raise TimeoutError(f"{name} gave no answer within timeout_s={timeout_s}") from None
+        raise
+    except BaseException:
+        await _stop(timer, work)
+        raise
+    timer.cancel()
+    return result
+
+
+def _is_cancelling() -> bool:
+    """Return True when the current task itself was asked to cancel (not just its work)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _stop(timer: asyncio.Task[None], work: asyncio.Future[Any]) -> None:
+    """Never leave the watch or the timer running; wait until both have stopped."""
+    pending = [task for task in (work, timer) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    if timer.done() and not timer.cancelled() and timer.exception() is not None:
         timer.result()  # an injected sleep that failed raises its own error
-        raise TimeoutError(f"{name} gave no answer within timeout_s={timeout_s}")
-    # The work was cancelled from outside (a shutdown cancelling tasks, a venue closing its
-    # futures) before the timer ran out: that is cancellation, not silence, and must propagate.
-    raise asyncio.CancelledError(f"{name} was cancelled")

@@ -363,3 +363,27 @@ async def test_rate_limited_rest_pauses_every_request_of_the_feed(
     assert stamps[1] - stamps[0] >= 120_000
     assert feed.counters.poll_errors[SYMBOL] == 1
     assert is_contiguous(consumer.times(SYMBOL), TF)
+
+
+async def test_a_candle_the_socket_closed_is_taken_even_when_the_local_clock_lags(
+    clock: VirtualClock, consumer: Consumer, xrp_candles: list[Candle]
+) -> None:
+    # The local clock is a minute behind the venue's (skew, or a replay clock anchored late):
+    # the venue's closed candle arrives "before its close" by that clock. It is the venue's
+    # word: delivered at once, not dropped and fetched again from REST a candle later.
+    source = replay(xrp_candles, clock)
+    feed = CandleFeed(
+        source,
+        [SYMBOL],
+        "5m",
+        clock=lambda: clock.now_ms() - 60_000,
+        sleep=clock.sleep,
+        on_candle=consumer.on_candle,
+        on_health=consumer.on_health,
+    )
+    async with running(feed):
+        await clock.advance(3 * TF / 1000)
+    pushed = [start_ms(xrp_candles) + n * TF for n in range(4)]
+    # the REST poll before the socket's first push anchors the series on the candle before
+    assert consumer.times(SYMBOL) == [pushed[0] - TF, *pushed]
+    assert [since for _, _, since, _ in source.rest_calls] == [None]  # no back-fill

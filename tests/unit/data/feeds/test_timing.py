@@ -152,3 +152,33 @@ async def test_with_timeout_still_times_out_on_the_injected_clock_after_the_fix(
     assert not task.cancelled()
     assert isinstance(task.exception(), TimeoutError)
     assert "timeout_s=5.0" in str(task.exception())
+
+
+async def test_with_timeout_hands_the_answer_over_in_one_loop_pass() -> None:
+    # A closed candle's way to its order (issue 3 section 7): once the watch has its answer,
+    # the caller runs on the next pass of the event loop, not after the timer's cleanup.
+    clock = VirtualClock()
+    watch: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    answers: list[int] = []
+
+    async def caller() -> None:
+        answers.append(await with_timeout(watch, 5.0, clock.sleep, "watch"))
+
+    task = asyncio.create_task(caller(), name="caller")
+    await clock.settle()
+    watch.set_result(7)
+    await asyncio.sleep(0)  # one pass
+    assert answers == [7]
+    await task
+    await clock.settle()
+    assert clock.next_wake_ms() is None  # the timer is gone afterwards
+
+
+async def test_with_timeout_raises_the_error_of_a_failing_injected_sleep() -> None:
+    async def broken_sleep(seconds: float) -> None:
+        raise RuntimeError("clock broken")
+
+    never: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    with pytest.raises(RuntimeError, match="clock broken"):
+        await with_timeout(never, 5.0, broken_sleep, "watch")
+    assert never.cancelled()
