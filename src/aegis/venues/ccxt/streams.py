@@ -50,6 +50,10 @@ class StreamedPrices:
         return Decimal(repr(found[0]))
 
 
+def _first(item: tuple[int, Sequence[Any]]) -> int:
+    return item[0]
+
+
 class ClosedCandles:
     """Decide which streamed candles have closed, and return each closed candle once.
 
@@ -68,16 +72,33 @@ class ClosedCandles:
     def closed(
         self, symbol: str, market_id: str, timeframe: str, rows: Sequence[Sequence[Any]]
     ) -> list[Candle]:
-        """Return the rows that closed since the last call, oldest first."""
+        """Return the rows that closed since the last call, oldest first.
+
+        ``rows`` is ccxt's candle cache (up to 1,000 rows, oldest first: it appends a new
+        candle and updates a known one in place), possibly followed by a watch's answer. Only
+        its tail after the last candle returned is read, so a call costs the new rows, not
+        the cache's length; that tail is the rows up to the first one not newer than it.
+        """
         key = (symbol, timeframe)
         last = self._emitted.get(key, -1)
-        newest = max((int(row[0]) for row in rows), default=-1)
-        result: list[Candle] = []
-        for row in sorted(rows, key=lambda r: int(r[0])):
+        fresh: list[tuple[int, Sequence[Any]]] = []
+        for row in reversed(rows):
             ts_ms = int(row[0])
             if ts_ms <= last:
-                continue
-            flag = (market_id.lower(), timeframe, ts_ms)
+                if fresh:
+                    break
+                continue  # the watch's answer repeats rows already returned
+            fresh.append((ts_ms, row))
+        if not fresh:
+            return []
+        fresh.sort(key=_first)
+        newest = fresh[-1][0]
+        market = market_id.lower()
+        result: list[Candle] = []
+        for ts_ms, row in fresh:
+            if result and ts_ms == result[-1].ts_ms:
+                continue  # the same candle from the cache and from the answer
+            flag = (market, timeframe, ts_ms)
             if flag in self._flagged or ts_ms < newest:
                 self._flagged.discard(flag)
                 result.append(candle(row))

@@ -108,20 +108,27 @@ class Submitter:
 
     async def _place(self, order: Order, request: OrderRequest) -> OrderUpdate:
         exchange = self._venue.exchange
-        log.info("order_sending", client_order_id=order.client_order_id, symbol=order.symbol,
-                 side=request.side, type=request.type, quantity=request.amount,
-                 price=request.price)  # fmt: skip
-        raw = await self._venue.caller.once(
-            f"submit {order.symbol} {order.client_order_id}",
-            lambda: exchange.create_order(
-                request.symbol,
-                request.type,
-                request.side,
-                request.amount,
-                request.price,
-                dict(request.params),
-            ),
-        )
+        answered = False
+        try:
+            raw = await self._venue.caller.once(
+                f"submit {order.symbol} {order.client_order_id}",
+                lambda: exchange.create_order(
+                    request.symbol,
+                    request.type,
+                    request.side,
+                    request.amount,
+                    request.price,
+                    dict(request.params),
+                ),
+            )
+            answered = True
+        finally:
+            # Logged once the call has ended (answer, error or cancellation), never before the
+            # request: rendering and writing a log line costs ~0.8 ms on the project machine,
+            # which would delay the order (issue 3 section 7). The intent is already durable.
+            log.info("order_sent", client_order_id=order.client_order_id, symbol=order.symbol,
+                     side=request.side, type=request.type, quantity=request.amount,
+                     price=request.price, answered=answered)  # fmt: skip
         placed = venue_order(_with_client_id(raw, order), is_conditional=is_conditional(order.type))
         return update_from_venue(placed)
 
