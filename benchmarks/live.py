@@ -58,6 +58,7 @@ class Scenario:
     seconds: float
     every: int
     spread: int
+    client: str = "benchmarks._live_runtime"
 
 
 SCENARIOS = (
@@ -69,6 +70,8 @@ SCENARIOS = (
     Scenario("latency_50", 50, 300.0, 12.0, 25, 1),
     # issue 3: 200 symbols, 1m candles at 60x (200 klines/s); a few orders per second
     Scenario("follow_200", 200, 60.0, 20.0, 100, 1),
+    # latency_1 again, with bare ccxt.pro in place of the runtime: the floor under its figure
+    Scenario("floor_1", 1, 1200.0, 15.0, 2, 0, client="benchmarks._live_floor"),
 )
 
 
@@ -105,7 +108,7 @@ async def run_scenario(scenario: Scenario, files: list[Path], workdir: Path) -> 
     out = run_dir / "runtime.json"
     out.unlink(missing_ok=True)
     command = [
-        sys.executable, "-m", "benchmarks._live_runtime", "--url", url, "--key", KEY,
+        sys.executable, "-m", scenario.client, "--url", url, "--key", KEY,
         "--secret", SECRET, "--symbols", ",".join(unified(p) for p in chosen),
         "--speed", str(scenario.speed), "--every", str(scenario.every),
         "--spread", str(scenario.spread), "--data-dir", str(run_dir / "data"), "--out", str(out),
@@ -199,7 +202,9 @@ def run(only: list[str] | None = None) -> dict[str, Any]:
         if only and scenario.name not in only:
             continue
         runs[scenario.name] = asyncio.run(run_scenario(scenario, files, workdir))
-    one, fifty, follow = (runs.get(n, {}) for n in ("latency_1", "latency_50", "follow_200"))
+    one, fifty, follow, floor = (
+        runs.get(n, {}) for n in ("latency_1", "latency_50", "follow_200", "floor_1")
+    )
     figures = {
         "latency_p50_ms": one.get("latency_p50_ms"),
         "latency_p99_ms": one.get("latency_p99_ms"),
@@ -208,6 +213,8 @@ def run(only: list[str] | None = None) -> dict[str, Any]:
         "symbols_followed": follow.get("symbols"),
         "missed_candles": follow.get("missed_candles"),
         "cpu_percent": follow.get("cpu_percent"),
+        "floor_latency_p50_ms": floor.get("latency_p50_ms"),
+        "floor_latency_p99_ms": floor.get("latency_p99_ms"),
         "cpu_count": os.cpu_count(),
         "runs": runs,
     }
@@ -235,9 +242,14 @@ def report(figures: dict[str, Any]) -> bool:
         failed |= not ok
         shown = "n/a" if value is None else f"{value:,}"
         print(f"{label:44} {shown:>10} {relation + ' ' + str(target):>10}  {'yes' if ok else 'NO'}")
-    for label, key in (("decision latency p50, 50 symbols (ms)", "latency_p50_ms_50_symbols"),
-                       ("decision latency p99, 50 symbols (ms)", "latency_p99_ms_50_symbols"),
-                       ("runtime CPU, 200 symbols at 60x (%)", "cpu_percent")):  # fmt: skip
+    reported = (
+        ("decision latency p50, 50 symbols (ms)", "latency_p50_ms_50_symbols"),
+        ("decision latency p99, 50 symbols (ms)", "latency_p99_ms_50_symbols"),
+        ("runtime CPU, 200 symbols at 60x (%)", "cpu_percent"),
+        ("floor: bare ccxt p50, 1 symbol (ms)", "floor_latency_p50_ms"),
+        ("floor: bare ccxt p99, 1 symbol (ms)", "floor_latency_p99_ms"),
+    )
+    for label, key in reported:
         print(f"{label:44} {figures[key]!s:>10} {'report':>10}")
     print(f"figures written to {BENCH_DIR / 'live.json'}")
     return failed
