@@ -195,12 +195,18 @@ class RunSession:
         try:
             await self._recover(runtime)
             pid_path = write_pid(self.settings.data_dir, self.settings.bot_id)
-            await runtime.warm_up()
+            # subscribed before the REST warm-up: a candle closing meanwhile comes in on the
+            # socket, held until the history is in (CandleFeed.hold_streamed)
+            runtime.feed.hold_streamed()
+            supervisor.start("candle-feed", runtime.feed.run())
+            try:
+                await runtime.warm_up()
+            finally:
+                runtime.feed.release_streamed()
             stack.enter_context(frozen_startup_heap())
             if self.services is not None:
                 self.services.start(supervisor)
             supervisor.start("user-stream", runtime.user_stream.run())
-            supervisor.start("candle-feed", runtime.feed.run())
             await self._start_health(runtime, info)
             if virtual is not None and stepper is not None:
                 driver = StepDriver(

@@ -113,6 +113,9 @@ class CandleFeed:
         self._rotation: deque[str] = deque(self.symbols)
         self._locks = {symbol: asyncio.Lock() for symbol in self.symbols}
         self._started_ms: int | None = None
+        # Open unless a warm-up holds it (hold_streamed): streamed candles wait behind it.
+        self._streamed_gate = asyncio.Event()
+        self._streamed_gate.set()
         policy = gap_policy if gap_policy is not None else GapPolicy()
         shared_filter = outlier_filter if outlier_filter is not None else OutlierFilter()
         self._series = {
@@ -165,14 +168,36 @@ class CandleFeed:
 
     # -- running -----------------------------------------------------------------------------
 
+    def hold_streamed(self) -> None:
+        """Subscribe now, deliver later: streamed candles wait until :meth:`release_streamed`.
+
+        For the warm-up: started before it, the feed's websocket subscriptions exist while the
+        REST history is read, so a candle that closes in between arrives on the socket and
+        follows the history. Started after it, such a candle reached no subscription and was
+        a gap for every symbol, each filled over the shared REST budget one request at a time
+        (at 200 symbols, ~40 s: the last symbols missed their candles meanwhile). Polling and
+        the staleness watch wait for the release too.
+        """
+        self._streamed_gate.clear()
+
+    def release_streamed(self) -> None:
+        """Deliver the candles held since :meth:`hold_streamed`, and every later one."""
+        self._streamed_gate.set()
+
     async def run(self) -> None:
         """Run every task until cancelled; a task that fails with a bug stops the feed."""
         self._started_ms = self._now_ms()
         async with asyncio.TaskGroup() as group:
             for symbol in self.symbols:
                 group.create_task(self._watch(symbol), name=f"candle-ws:{symbol}")
-            group.create_task(self._poll_loop(), name="candle-poll")
-            group.create_task(self._staleness_loop(), name="candle-staleness")
+            group.create_task(self._when_released(self._poll_loop), name="candle-poll")
+            group.create_task(self._when_released(self._staleness_loop), name="candle-staleness")
+
+    async def _when_released(self, loop: Callable[[], Awaitable[None]]) -> None:
+        if not self._streamed_gate.is_set():
+            await self._streamed_gate.wait()
+            self._started_ms = self._now_ms()  # "no data yet" counts from the release
+        await loop()
 
     async def ingest(self, symbol: str, candles: Sequence[Candle]) -> None:
         """Feed candles of ``symbol`` from outside (REST, tests); an open one is left out."""
@@ -186,6 +211,7 @@ class CandleFeed:
         # dropped each one that arrived before that clock reached its close (a local clock
         # behind the venue's, a replay clock anchored while the replay lagged): a gap per
         # candle, filled from REST a candle later (issue 3 section 7).
+        await self._streamed_gate.wait()
         series = self._get_series(symbol)
         async with self._locks[symbol]:
             await series.ingest(candles)

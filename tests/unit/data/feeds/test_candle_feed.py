@@ -387,3 +387,27 @@ async def test_a_candle_the_socket_closed_is_taken_even_when_the_local_clock_lag
     # the REST poll before the socket's first push anchors the series on the candle before
     assert consumer.times(SYMBOL) == [pushed[0] - TF, *pushed]
     assert [since for _, _, since, _ in source.rest_calls] == [None]  # no back-fill
+
+
+async def test_candles_streamed_during_the_warm_up_follow_its_history_without_a_back_fill(
+    clock: VirtualClock, consumer: Consumer, xrp_candles: list[Candle]
+) -> None:
+    # Subscribed before the REST warm-up (hold_streamed): candles the socket pushes meanwhile
+    # wait, then follow the history. Subscribed after it, they reached no subscription and
+    # each symbol back-filled the hole over the shared REST budget (issue 3 section 7).
+    source = replay(xrp_candles, clock)
+    feed = make_feed(source, clock, consumer)
+    feed.hold_streamed()
+    async with running(feed):
+        await clock.advance(2 * TF / 1000)  # the socket pushes while the warm-up still runs
+        assert consumer.times(SYMBOL) == []
+        assert not [h for h in consumer.health if h.state is FeedState.STALE]
+        await feed.ingest(SYMBOL, xrp_candles[:2])  # the warm-up's REST history
+        assert consumer.times(SYMBOL) == [c.ts_ms for c in xrp_candles[:2]]
+        feed.release_streamed()
+        await clock.advance(TF / 1000)
+    times = consumer.times(SYMBOL)
+    assert times[:2] == [c.ts_ms for c in xrp_candles[:2]]
+    assert len(times) >= 4
+    assert is_contiguous(times, TF)
+    assert source.rest_calls == []  # no poll, no back-fill
