@@ -130,9 +130,11 @@ def _with_inputs(
 
 
 def _load_settings(path: Path) -> Settings:
-    """Load ``path`` as ``aegis run --config`` does (``AEGIS_`` environment included)."""
-    import tomllib
+    """Load ``path`` as ``aegis run --config`` does (``AEGIS_`` environment included).
 
+    A missing, unreadable, non-UTF-8 or malformed file is a ``ConfigError`` of
+    ``load_settings`` naming it, like a bad setting.
+    """
     from aegis.config import load_settings
     from aegis.model.errors import AegisError
 
@@ -141,10 +143,6 @@ def _load_settings(path: Path) -> Settings:
     except AegisError as exc:
         message = str(exc)
         fail(message if str(path) in message else f"--config {path}: {message}")
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        # load_settings names a missing, unreadable or malformed file itself; this is the net
-        # under a settings source that parses a file after it
-        fail(f"--config {path}: not a readable TOML file: {exc}")
 
 
 def _create(name: str, params: dict[str, object], label: str) -> Strategy:
