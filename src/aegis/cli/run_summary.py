@@ -3,6 +3,10 @@
 Lives in the CLI layer because ``aegis.backtest`` (metrics, equity curve, round trips) sits
 above ``aegis.engine``. Built from what the runtime recorded: the candles it processed, its
 fills and the candle each fill was applied on, exactly like the backtester's own result.
+Perpetual funding the run booked counts as in a backtest with a funding series (OR3): each
+payment moves the equity from the candle it settled on, counts in the round trip open then
+(round trips are net of fees and funding) and ``funding_paid`` / ``funding_payments`` say the
+totals; ``run.funding`` lists every payment with the venue's id.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from aegis.backtest import BacktestResult, build_round_trips, compute_metrics, equity_curve
+from aegis.model.events import FundingPayment
 
 if TYPE_CHECKING:
     from aegis.engine.session import SessionResult
@@ -21,7 +26,7 @@ if TYPE_CHECKING:
 #: Statistics the table shows, in order (``--json`` prints every key, unformatted).
 TABLE_STATISTICS: Final = (
     "candles", "trades", "round_trips", "initial_cash", "final_equity", "total_return",
-    "max_drawdown", "fees_paid",
+    "max_drawdown", "fees_paid", "funding_paid",
 )  # fmt: skip
 # Ratios shown as percentages, as in the ``aegis backtest`` table.
 _PERCENT_KEYS: Final = frozenset({"total_return", "max_drawdown", "exposure", "win_rate"})
@@ -77,7 +82,12 @@ def build_summary(result: SessionResult, started: float) -> dict[str, Any]:
     else:
         equity, exposure_bars = np.full(0, float(initial_cash)), 0
         last_close = runtime.last_close.get(symbol, Decimal(0))
-    round_trips = build_round_trips(fills, {symbol: last_close}, {symbol: instrument.contract_size})
+    funding = _funding_of(result, symbol)
+    if funding and len(close):
+        equity = equity + _funding_flows(funding, ts_ms, len(close))
+    round_trips = build_round_trips(
+        fills, {symbol: last_close}, {symbol: instrument.contract_size}, funding
+    )
     metrics = compute_metrics(
         equity=equity,
         ts_ms=ts_ms,
@@ -110,7 +120,10 @@ def build_summary(result: SessionResult, started: float) -> dict[str, Any]:
         warnings=warnings,
         engine_seconds=time.perf_counter() - started,
         entry_fills=sum(1 for f in fills if manager.orders[f.client_order_id].tag == "entry"),
+        funding_paid=portfolio.funding_paid,
+        funding_payments=len(funding),
     ).to_json()
+    summary["funding_payments"] = len(funding)
     summary["run"] = {
         "mode": result.info.mode,
         "venue": result.info.venue,
@@ -132,5 +145,51 @@ def build_summary(result: SessionResult, started: float) -> dict[str, Any]:
             }
             for f in runtime.pipeline.fills
         ],
+        "funding": _funding_rows(result),
     }
     return summary
+
+
+def _funding_of(result: SessionResult, symbol: str) -> list[FundingPayment]:
+    """Return the payments of ``symbol`` the run booked (restored ones included), in order."""
+    book = result.funding
+    if book is None:
+        return []
+    return [p for p in book.payments if p.symbol == symbol]
+
+
+def _funding_flows(
+    funding: list[FundingPayment], ts_ms: np.ndarray[Any, Any], count: int
+) -> np.ndarray[Any, Any]:
+    """Return the cumulative funding cash flow at each candle's close.
+
+    A payment moves the cash from the candle it settled on: the first candle opening at or
+    after its funding time (whole second), as in the backtest; one before the run's first
+    candle (booked before a restart) is in the cash already.
+    """
+    flows = np.zeros(count, dtype=np.float64)
+    for payment in funding:
+        settle_ms = payment.ts_ns // 1_000_000
+        settle_ms -= settle_ms % 1000
+        if settle_ms < int(ts_ms[0]):
+            continue
+        index = int(np.searchsorted(ts_ms, settle_ms, side="left"))
+        flows[min(index, count - 1)] += float(payment.amount)
+    return np.cumsum(flows)
+
+
+def _funding_rows(result: SessionResult) -> list[dict[str, Any]]:
+    book = result.funding
+    if book is None:
+        return []
+    return [
+        {
+            "payment_id": item.payment_id,
+            "symbol": item.payment.symbol,
+            "amount": str(item.payment.amount),
+            "asset": item.asset,
+            "rate": str(item.payment.rate) if item.has_rate else None,
+            "ts_ns": item.payment.ts_ns,
+        }
+        for item in sorted(book.booked, key=lambda b: (b.payment.ts_ns, b.payment_id))
+    ]

@@ -3,7 +3,8 @@
 ``DurableServices`` runs, as supervised tasks: reconciliation every ``reconcile_interval_s`` and
 after every user-stream reconnect (RC1), bot snapshots every ``snapshot_interval_s`` (PE3), the
 retention prune (PE5), the database watchdog (writes the backlog back with back-off after an
-outage), the websocket-down monitor (RK3) and the control poll (kill / pause / resume, API4).
+outage), the websocket-down monitor (RK3), the control poll (kill / pause / resume, API4) and
+the funding poller (after each funding time and after every reconnect, OR3).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import structlog
 from aegis.config import DatabaseSettings
 from aegis.engine.controls import DONE, FAILED, ControlRequest, finish_request, load_pending
 from aegis.engine.durable import Durability
+from aegis.engine.funding_poller import FundingPoller
 from aegis.engine.journal import UNAVAILABLE_ERRORS
 from aegis.engine.recovery import save_snapshot
 from aegis.engine.runtime import TradingRuntime
@@ -47,6 +49,7 @@ class DurableServices:
         settings: DatabaseSettings,
         *,
         reconciler: Reconciler | None,
+        funding: FundingPoller | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.runtime = runtime
@@ -54,6 +57,7 @@ class DurableServices:
         self.store = store
         self.settings = settings
         self.reconciler = reconciler
+        self.funding = funding
         self.sleep = sleep
         self.stop_event = asyncio.Event()
         self.controls_handled = 0
@@ -66,7 +70,10 @@ class DurableServices:
         if self.reconciler is not None:
             supervisor.start("reconcile", self.reconciler.run_periodically(
                 settings.reconcile_interval_s, self.stop_event), critical=False)  # fmt: skip
-            self.runtime.after_resync = self._reconcile_after_reconnect
+        if self.reconciler is not None or self.funding is not None:
+            self.runtime.after_resync = self._after_reconnect
+        if self.funding is not None:
+            supervisor.start("funding", self.funding.run(self.stop_event), critical=False)
         supervisor.start("snapshots", self._every(settings.snapshot_interval_s, self.snapshot),
                          critical=False)  # fmt: skip
         supervisor.start("retention", self._every(settings.prune_interval_s, self.prune),
@@ -129,6 +136,12 @@ class DurableServices:
             kinds=kinds,
         )
         self.durability.on_reconciliation(len(report.outcomes), ", ".join(kinds))
+
+    async def _after_reconnect(self) -> None:
+        """RC1 / OR3: reconcile, then book funding missed while the stream was down."""
+        await self._reconcile_after_reconnect()
+        if self.funding is not None and not self.stop_event.is_set():
+            await self.funding.catch_up("reconnect")
 
     async def _reconcile_after_reconnect(self) -> None:
         if self.reconciler is None or self.stop_event.is_set():

@@ -4,7 +4,9 @@ The venue, pipeline and runtime are built from settings in ``aegis.engine.wiring
 runs them (emulator, clocks, supervised tasks, recovery, shutdown).
 
 ``RunSession.run`` starts the in-process emulator when asked, runs the preflight, builds the one
-pipeline, starts the supervised tasks (feed, user stream, health server, step driver, live view),
+pipeline, starts the supervised tasks (feed, user stream, health server, step driver, live view,
+funding poller for perpetuals: ``aegis.engine.funding_setup``; paper runs settle funding in a
+``FundedPaperVenue``),
 waits for a stop (SIGINT / SIGTERM, end of a replay, a failed critical task), then stops
 deciding, brings every in-flight order to a known state within ``shutdown_timeout_s`` and closes
 everything.
@@ -29,7 +31,10 @@ from aegis.engine.assembly import DurableParts, open_store
 from aegis.engine.clock import HistoryClock, wall_clock_ms
 from aegis.engine.controls import write_pid
 from aegis.engine.emulator import EmulatorHandle, start_emulator
+from aegis.engine.funding import FundingBook
+from aegis.engine.funding_setup import FundingParts, build_funding, start_funding
 from aegis.engine.paper import PaperVenue
+from aegis.engine.paper_funding import FundedPaperVenue
 from aegis.engine.preflight import PreflightReport, preflight
 from aegis.engine.recovery import recover
 from aegis.engine.runtime import TradingRuntime
@@ -70,6 +75,8 @@ class SessionResult:
     stop_reason: str | None
     unsettled: list[Order] = field(default_factory=list)
     task_failures: dict[str, int] = field(default_factory=dict)
+    #: the run's booked funding (None: no perpetual traded, or no funding source)
+    funding: FundingBook | None = None
 
 
 class RunSession:
@@ -99,6 +106,7 @@ class RunSession:
         self.store: Store | None = None
         self.durable: DurableParts | None = None
         self.services: DurableServices | None = None
+        self.funding: FundingParts | None = None
 
     @property
     def is_step_driven(self) -> bool:
@@ -122,7 +130,13 @@ class RunSession:
                 await self.emulator.stop()
 
     def _venue(self, exchange_settings: Any, base_url: str | None) -> Venue:
-        return build_venue(self.settings, exchange_settings, base_url)
+        venue = build_venue(self.settings, exchange_settings, base_url)
+        if isinstance(venue, PaperVenue) and not isinstance(venue, FundedPaperVenue):
+            # OR3: the paper account settles perpetual funding as the backtest does
+            quotes = {quote_of(s) for s in self.settings.market.symbols}
+            cash = dict.fromkeys(sorted(quotes), Decimal(self.settings.sizing.cash))
+            return FundedPaperVenue(venue.market_data, venue.fill_model, cash)
+        return venue
 
     async def _clocks(
         self, base_url: str | None
@@ -177,9 +191,12 @@ class RunSession:
     ) -> TradingRuntime:
         pipeline, durable = build_pipeline(self.settings, venue, report, self.store)
         self.durable = durable
-        return build_runtime(
+        runtime = build_runtime(
             self.settings, venue, pipeline, durable, clock, sleep, step_driven=self.is_step_driven
         )
+        if self.store is not None:
+            self.funding = build_funding(runtime, venue, self.store, durable.durability)
+        return runtime
 
     async def _trade(
         self,
@@ -232,17 +249,20 @@ class RunSession:
             if close is not None:
                 await close()
         return SessionResult(
-            runtime, info, supervisor.stop_reason, unsettled, dict(supervisor.failures)
-        )
+            runtime, info, supervisor.stop_reason, unsettled, dict(supervisor.failures),
+            funding=None if self.funding is None else self.funding.book,
+        )  # fmt: skip
 
     async def _recover(self, runtime: TradingRuntime) -> None:
         """PE3: snapshot, pending orders, start reconciliation, rehydration; then services."""
         durable, store = self.durable, self.store
         if durable is None or store is None:
             return
+        funding = self.funding
         services = DurableServices(
             runtime, durable.durability, store, self.settings.database,
             reconciler=durable.reconciler,
+            funding=None if funding is None else funding.poller,
         )  # fmt: skip
         if durable.reconciler is not None:
             durable.reconciler.on_alert = services.on_reconciliation
@@ -252,6 +272,9 @@ class RunSession:
         cash = None if isinstance(runtime.venue, PaperVenue) else dict(portfolio.cash)
         await recover(runtime, durable.durability, store, reconciler=durable.reconciler,
                       cash=cash)  # fmt: skip
+        if funding is not None:
+            # OR3, PE4: booked payments back, missed ones booked, before the first decision
+            await start_funding(funding, runtime, store, cash=cash)
         await services.poll_controls()  # requests made while no runtime ran (kill latches)
 
     async def _drive(self, driver: StepDriver) -> None:

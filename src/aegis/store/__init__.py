@@ -14,6 +14,7 @@ from aegis.store.engine import (
     sqlite_url,
 )
 from aegis.store.errors import DuplicateFill, DuplicateIntent, StoreError, UnknownOrder
+from aegis.store.funding import FundingLedger, StoredFunding
 from aegis.store.migrate import head_revision
 from aegis.store.records import (
     AuditEntry,
@@ -38,6 +39,7 @@ __all__ = [
     "BreakerEvent",
     "DuplicateFill",
     "DuplicateIntent",
+    "FundingLedger",
     "OrderEventRecord",
     "PruneResult",
     "ReconciliationMismatch",
@@ -46,6 +48,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreStatus",
+    "StoredFunding",
     "ThoughtRecord",
     "TradeRecord",
     "UnknownOrder",

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, inspect, select
 
 from aegis.store.engine import redact_url
 from aegis.store.records import StoreStatus
-from aegis.store.schema import TABLES
+from aegis.store.schema import Base
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -70,7 +70,8 @@ def status(engine: Engine) -> StoreStatus:
     existing = set(inspect(engine).get_table_names())
     counts: dict[str, int] = {}
     with engine.connect() as connection:
-        for table in TABLES:
+        # read now, not at import: models in their own modules (funding) are registered too
+        for table in Base.metadata.sorted_tables:
             if table.name in existing:
                 counts[table.name] = connection.execute(
                     select(func.count()).select_from(table)

@@ -74,6 +74,60 @@ class PublicTrade:
     side: OrderSide | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueFundingPayment:
+    """One funding payment the venue booked on the account (OR3).
+
+    ``payment_id`` is the venue's own id of the cash flow (Binance ``tranId``): stable across
+    restarts, it is what a runtime dedupes on. ``amount`` is signed as the account's cash flow
+    (> 0 received, < 0 paid) in ``asset``. ``rate`` and ``mark_price`` are None when the venue's
+    payment record does not state them (Binance's income history does not).
+    """
+
+    payment_id: str
+    symbol: str
+    asset: str
+    amount: Decimal
+    ts_ms: int
+    rate: Decimal | None = None
+    mark_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenueFundingRate:
+    """A perpetual's published funding rate and the time of its next settlement.
+
+    ``rate`` is the venue's current (last published) rate per period as a fraction;
+    ``next_funding_ms`` is None when the venue does not say when it settles next.
+    """
+
+    symbol: str
+    rate: Decimal
+    ts_ms: int | None = None
+    next_funding_ms: int | None = None
+    mark_price: Decimal | None = None
+
+
+@runtime_checkable
+class FundingVenue(Protocol):
+    """A venue that reports perpetual funding: what the account paid, and the published rates.
+
+    Separate from ``Venue`` so that venues without funding (spot, paper, test fakes) still
+    satisfy ``Venue``. Errors are ``aegis.model.errors`` types, as for ``Venue``.
+    """
+
+    async def fetch_funding_payments(
+        self, symbol: str, since_ms: int | None = None
+    ) -> list[VenueFundingPayment]:
+        """Return ALL funding payments of ``symbol`` since ``since_ms`` (every page), oldest
+        first."""
+        ...
+
+    async def fetch_funding_rate(self, symbol: str) -> VenueFundingRate:
+        """Return the current funding rate of ``symbol`` and its next funding time."""
+        ...
+
+
 @runtime_checkable
 class Venue(Protocol):
     """Where orders go: a real exchange (``CcxtVenue``) or a simulated one.

@@ -46,7 +46,7 @@ def test_database_at_0001_with_data_is_upgraded_in_place(
     try:
         store.upgrade("0001")
         status = store.status()
-        assert (status.current_revision, status.pending_revisions) == ("0001", ("0002",))
+        assert (status.current_revision, status.pending_revisions) == ("0001", ("0002", "0003"))
         assert "closed_ns" not in _columns(store, "orders")
         with store.engine.begin() as connection:
             connection.execute(insert(table_of(TenantRow)).values(id="t1", name="t1", created_ns=1))
@@ -130,7 +130,7 @@ def test_new_database_reports_every_revision_pending(module_database: Callable[[
     finally:
         store.close()
     assert before.current_revision is None
-    assert before.pending_revisions == ("0001", "0002")
+    assert before.pending_revisions == ("0001", "0002", "0003")
     assert not before.is_current
     assert after.is_current
     assert set(after.table_counts) == {table.name for table in Base.metadata.sorted_tables}

@@ -16,9 +16,16 @@ from aegis.model.errors import ConfigError
 from aegis.model.events import Fill, OrderUpdate
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
-from aegis.venues.base import PublicTrade, VenueOrder, VenuePosition
+from aegis.venues.base import (
+    PublicTrade,
+    VenueFundingPayment,
+    VenueFundingRate,
+    VenueOrder,
+    VenuePosition,
+)
 from aegis.venues.ccxt.backoff import RateLimitGate, RetryPolicy, Sleep
 from aegis.venues.ccxt.calls import GuardedCaller
+from aegis.venues.ccxt.funding import funding_payment, funding_rate
 from aegis.venues.ccxt.history import pages_by_id, pages_by_time
 from aegis.venues.ccxt.market_data import MarketData
 from aegis.venues.ccxt.markets import load_instruments, to_decimal
@@ -228,10 +235,15 @@ class CcxtVenue:
 
     # ------------------------------------------------------------------ account
     async def fetch_balances(self) -> Mapping[str, Decimal]:
-        """Return the total balance per asset (non-zero entries only)."""
+        """Return the cash balance per asset (non-zero entries only).
+
+        On a futures account that is the wallet balance: ccxt's ``total`` there is Binance's
+        ``marginBalance``, which adds the open positions' unrealised PnL, and the portfolio
+        already counts that on its positions (it would be counted twice, and read as drift).
+        """
         exchange = self.exchange
         raw = await self.caller.call("fetch_balance", lambda: exchange.fetch_balance())
-        totals = raw.get("total") or {}
+        totals = {**(raw.get("total") or {}), **_wallet_balances(raw, exchange)}
         result: dict[str, Decimal] = {}
         for asset, amount in totals.items():
             value = to_decimal(amount, field=f"balance {asset}", symbol=self._name)
@@ -247,6 +259,38 @@ class CcxtVenue:
         raw = await self.caller.call("fetch_positions", lambda: exchange.fetch_positions())
         positions = (venue_position(r) for r in raw)
         return [p for p in positions if p is not None]
+
+    async def fetch_funding_payments(
+        self, symbol: str, since_ms: int | None = None
+    ) -> list[VenueFundingPayment]:
+        """Return ALL funding payments of ``symbol`` since ``since_ms`` (every page, OR3).
+
+        Binance USD-M: ``fetch_funding_history`` = ``GET /fapi/v1/income`` with
+        ``incomeType=FUNDING_FEE``. Calls go through the venue's shared rate-limit gate.
+        """
+        exchange = self.exchange
+        context = f"fetch_funding_history {symbol}"
+
+        async def page(since: int | None, limit: int, params: dict[str, Any]) -> Any:
+            return await self.caller.call(
+                context, lambda: exchange.fetch_funding_history(symbol, since, limit, params)
+            )
+
+        raw = await pages_by_time(
+            page, since_ms=0 if since_ms is None else since_ms,
+            limit=self.profile.page_limit, context=context,
+        )  # fmt: skip
+        payments = [funding_payment(r) for r in raw]
+        payments.sort(key=lambda p: (p.ts_ms, p.payment_id))
+        return payments
+
+    async def fetch_funding_rate(self, symbol: str) -> VenueFundingRate:
+        """Return the current funding rate of ``symbol`` and its next funding time."""
+        exchange = self.exchange
+        raw = await self.caller.call(
+            f"fetch_funding_rate {symbol}", lambda: exchange.fetch_funding_rate(symbol)
+        )
+        return funding_rate(raw, symbol)
 
     async def server_time_ms(self) -> int:
         """Return the venue clock in UTC milliseconds."""
@@ -311,3 +355,20 @@ class CcxtVenue:
     async def restart_user_stream(self) -> None:
         """Re-create the user stream: drop ccxt's cached listenKey and socket, open a new one."""
         await self.user_stream.restart()
+
+
+def _wallet_balances(raw: Mapping[str, Any], exchange: Any) -> dict[str, Any]:
+    """Binance futures' per-asset ``walletBalance`` from the raw account, by currency code."""
+    info = raw.get("info")
+    assets = info.get("assets") if isinstance(info, Mapping) else None
+    if not isinstance(assets, list):
+        return {}
+    wallets: dict[str, Any] = {}
+    for entry in assets:
+        if isinstance(entry, Mapping) and entry.get("walletBalance") is not None:
+            # ccxt skips never-used assets (updateTime 0): so do we, to keep the same keys
+            if entry.get("updateTime") in (0, "0"):
+                continue
+            code = exchange.safe_currency_code(entry.get("asset"))
+            wallets[str(code)] = entry["walletBalance"]
+    return wallets
