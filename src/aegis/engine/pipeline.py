@@ -137,16 +137,22 @@ class TradingPipeline:
             self.decisions.append(decision)
         # The order as the manager left it, taken from apply(): with retain_history=False a
         # finished order is no longer in the manager's map.
+        apply, fills, on_fill = self.order_manager.apply, self.fills, self.on_fill
         current = order
         for update in updates:
-            applied = self._apply(update)
+            applied = apply(update)
+            fill = update.fill
+            if fill is not None:
+                fills.append(fill)
+                if on_fill is not None:
+                    on_fill(fill)
             if update.client_order_id == coid:
                 current = applied
         return current
 
     def on_updates(self, updates: Iterable[OrderUpdate]) -> None:
         """Apply venue updates in order; fills reach the portfolio and the fill listener."""
-        # _apply written out: this loop carries every fill of a backtest
+        # locals: this loop carries every fill of a backtest
         apply, fills, on_fill = self.order_manager.apply, self.fills, self.on_fill
         for update in updates:
             apply(update)
@@ -155,15 +161,6 @@ class TradingPipeline:
                 fills.append(fill)
                 if on_fill is not None:
                     on_fill(fill)
-
-    def _apply(self, update: OrderUpdate) -> Order:
-        order = self.order_manager.apply(update)
-        fill = update.fill
-        if fill is not None:
-            self.fills.append(fill)
-            if self.on_fill is not None:
-                self.on_fill(fill)
-        return order
 
     def cancel(self, client_order_id: str, ts_ns: int) -> None:
         """Cancel an open order through the venue and apply what it answers."""

@@ -15,6 +15,7 @@ from typing import Final
 
 from aegis.model.enums import (
     TERMINAL_STATUSES,
+    MarketKind,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -23,10 +24,10 @@ from aegis.model.enums import (
     TimeInForce,
 )
 from aegis.model.errors import ConfigError, OrderRejected
-from aegis.model.events import Fill, OrderEventKind, OrderUpdate
+from aegis.model.events import Fill, OrderEventKind, OrderUpdate, new_update
 from aegis.model.ids import client_order_id
 from aegis.model.instrument import Instrument
-from aegis.model.order import Order
+from aegis.model.order import Order, new_order
 from aegis.model.portfolio import Portfolio
 from aegis.model.signals import Action, Decision
 
@@ -35,6 +36,18 @@ IntentWriter = Callable[[Order], None]
 _ZERO: Final = Decimal(0)
 _TERMINAL: Final = TERMINAL_STATUSES
 _BUY: Final = OrderSide.BUY
+_SELL: Final = OrderSide.SELL
+_LONG: Final = PositionSide.LONG
+_SHORT: Final = PositionSide.SHORT
+_SPOT: Final = MarketKind.SPOT
+_HEDGE: Final = PositionMode.HEDGE
+_MARKET: Final = OrderType.MARKET
+_GTC: Final = TimeInForce.GTC
+_SUBMIT: Final = OrderEventKind.SUBMIT
+_ENTER_LONG: Final = Action.ENTER_LONG
+_ENTER_SHORT: Final = Action.ENTER_SHORT
+_EXIT_LONG: Final = Action.EXIT_LONG
+_EXIT_SHORT: Final = Action.EXIT_SHORT
 
 
 class OrderPlan:
@@ -152,38 +165,39 @@ class OrderManager:
             return None
         net = self._net.get(symbol, _ZERO)
         action = decision.action
-        is_perp = instrument.kind.is_derivative
+        # constants and identity tests, not enum attribute reads: one plan per signal
+        is_perp = instrument.kind is not _SPOT
         # Only a hedge-mode account takes a position side: a one-way account refuses one
         # (Binance -4061), and there the side follows the net quantity anyway.
-        names_leg = is_perp and self.portfolio.position_mode is PositionMode.HEDGE
-        if action is Action.ENTER_LONG or action is Action.ENTER_SHORT:
+        names_leg = is_perp and self.portfolio.position_mode is _HEDGE
+        if action is _ENTER_LONG or action is _ENTER_SHORT:
             if net != _ZERO:
                 self._ignore(decision, "ignored", f"already in position {net} on {symbol}")
                 return None
-            if action is Action.ENTER_SHORT and not is_perp:
+            if action is _ENTER_SHORT and not is_perp:
                 self._ignore(decision, "rejected", f"cannot short spot market {symbol}")
                 return None
-            long = action is Action.ENTER_LONG
+            long = action is _ENTER_LONG
             return OrderPlan(
                 decision,
-                OrderSide.BUY if long else OrderSide.SELL,
+                _BUY if long else _SELL,
                 "entry",
                 None,
-                (PositionSide.LONG if long else PositionSide.SHORT) if names_leg else None,
+                (_LONG if long else _SHORT) if names_leg else None,
                 False,
             )
-        if action is Action.EXIT_LONG or action is Action.EXIT_SHORT:
-            long = action is Action.EXIT_LONG
+        if action is _EXIT_LONG or action is _EXIT_SHORT:
+            long = action is _EXIT_LONG
             if (long and net <= _ZERO) or (not long and net >= _ZERO):
                 side_name = "long" if long else "short"
                 self._ignore(decision, "ignored", f"no {side_name} position to exit on {symbol}")
                 return None
             return OrderPlan(
                 decision,
-                OrderSide.SELL if long else OrderSide.BUY,
+                _SELL if long else _BUY,
                 "exit",
                 abs(net),
-                (PositionSide.LONG if long else PositionSide.SHORT) if names_leg else None,
+                (_LONG if long else _SHORT) if names_leg else None,
                 is_perp,
             )
         self._ignore(decision, "ignored", f"action {action.name} needs no order")
@@ -203,7 +217,7 @@ class OrderManager:
         quantity: Decimal,
         ts_ns: int,
         *,
-        order_type: OrderType = OrderType.MARKET,
+        order_type: OrderType = _MARKET,
         price: Decimal | None = None,
         reference_price: Decimal | None = None,
     ) -> Order:
@@ -222,25 +236,22 @@ class OrderManager:
             reduce_only=plan.reduce_only,
         )
         sequence = self.next_sequence
-        order = Order(
-            client_order_id=client_order_id(self.bot_id, sequence),
-            bot_id=self.bot_id,
-            symbol=symbol,
-            side=plan.side,
-            type=order_type,
-            quantity=quantity,
-            price=price,
-            stop_price=None,
-            time_in_force=TimeInForce.GTC,
-            reduce_only=plan.reduce_only,
-            position_side=plan.position_side,
-            status=OrderStatus.NEW,
-            filled_quantity=_ZERO,
-            average_fill_price=None,
-            venue_order_id=None,
-            created_ns=ts_ns,
-            updated_ns=ts_ns,
-            tag=plan.tag,
+        bot_id = self.bot_id
+        # positional: the same NEW order as Order(...), without its keyword parsing
+        order = new_order(
+            client_order_id(bot_id, sequence),
+            bot_id,
+            symbol,
+            plan.side,
+            order_type,
+            quantity,
+            price,
+            None,
+            _GTC,
+            plan.reduce_only,
+            plan.position_side,
+            ts_ns,
+            plan.tag,
         )
         # The sequence advances only once the order is valid: ids stay dense and replayable.
         self.next_sequence = sequence + 1
@@ -255,9 +266,7 @@ class OrderManager:
         """Persist the intent (seam), then mark the order submitted, ready for the venue."""
         if self.intent_writer is not None:
             self.intent_writer(order)
-        submitted = order.apply(
-            OrderUpdate(order.client_order_id, OrderEventKind.SUBMIT, ts_ns, None, None, None)
-        )
+        submitted = order.apply(new_update(order.client_order_id, _SUBMIT, ts_ns, None, None, None))
         coid = submitted.client_order_id
         self._orders[coid] = submitted
         self._open[coid] = submitted

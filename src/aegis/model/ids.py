@@ -31,6 +31,10 @@ class ClientOrderIdParts:
 _PAIRS: Final = tuple(a + b for a in _DIGITS for b in _DIGITS)  # "00" .. "zz", zero-padded
 _SMALL: Final = tuple(pair.lstrip("0") or "0" for pair in _PAIRS)  # "0" .. "zz", no padding
 _PAIR_BASE: Final = 36 * 36
+_FOUR_DIGITS: Final = _PAIR_BASE * _PAIR_BASE  # sequences below this are at most two pairs
+# bot id -> its id prefix, for the ids' fast path (a dict lookup costs less than the lru_cache)
+_PREFIXES: dict[str, str] = {}
+_MAX_PREFIXES: Final = 256
 
 
 def _base36(number: int) -> str:
@@ -59,13 +63,24 @@ def client_order_id(bot_id: str, sequence: int) -> str:
     ``^[.A-Z:/a-z0-9_-]{1,36}$``. Raises ``ValueError`` for a negative or too large sequence
     or an empty bot id.
     """
+    # the usual call first: an int sequence in range and a str bot id already seen (hot path)
+    if sequence.__class__ is int and bot_id.__class__ is str and 0 <= sequence < _FOUR_DIGITS:
+        prefix = _PREFIXES.get(bot_id)
+        if prefix is not None:
+            if sequence < _PAIR_BASE:
+                return prefix + _SMALL[sequence]
+            high, low = divmod(sequence, _PAIR_BASE)
+            return prefix + _SMALL[high] + _PAIRS[low]
     if isinstance(sequence, bool) or not isinstance(sequence, int):
         raise TypeError(f"sequence {sequence!r} must be an int")
     if sequence < 0 or sequence > MAX_SEQUENCE:
         raise ValueError(f"sequence {sequence} outside 0..{MAX_SEQUENCE}")
     if not bot_id:
         raise ValueError("bot_id '' must not be empty")
-    return f"{_prefix(bot_id)}{_base36(sequence)}"
+    prefix = _prefix(bot_id)
+    if len(_PREFIXES) < _MAX_PREFIXES:
+        _PREFIXES[bot_id] = prefix
+    return f"{prefix}{_base36(sequence)}"
 
 
 @functools.lru_cache(maxsize=256)  # pure; saves the key lookup and separator choice per order

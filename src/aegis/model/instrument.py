@@ -237,9 +237,11 @@ class Instrument:
         Passing inputs are memoised per instrument (the simulated exchange checks every order
         again); the reference price only matters, and only joins the key, with a min notional.
         """
-        reference_key = reference_price if self.min_notional > 0 else None
+        reference_key = reference_price if self.min_notional > ZERO else None
         key = (_CHECKED, order_type, quantity, price, stop_price, reference_key, reduce_only)
-        cache = _normalised_cache(self)
+        # _normalised_cache's lookup first, written out: every order is checked twice
+        entry = _NORMALISED.get(id(self))
+        cache = entry[1] if entry is not None and entry[0] is self else _normalised_cache(self)
         if key in cache:
             return
         found = find_violation(
@@ -270,9 +272,10 @@ class Instrument:
         Valid results are memoised per instrument: the instrument is immutable, so the same
         inputs always give the same answer (a strategy sends the same size again and again).
         """
-        reference_key = reference_price if self.min_notional > 0 else None
+        reference_key = reference_price if self.min_notional > ZERO else None
         key = (order_type, side, quantity, price, stop_price, reference_key, reduce_only)
-        cache = _normalised_cache(self)
+        entry = _NORMALISED.get(id(self))  # as in check
+        cache = entry[1] if entry is not None and entry[0] is self else _normalised_cache(self)
         found = cache.get(key)
         if found is not None:
             return found

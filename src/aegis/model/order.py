@@ -53,8 +53,15 @@ TRANSITIONS: Final[Mapping[tuple[OrderStatus, OrderEventKind], OrderStatus]] = M
     }
 )
 
-_next_status: Final = TRANSITIONS.get
+# a plain dict copy of the table for the lookups: a mappingproxy's get is one call more
+_TABLE: Final[dict[tuple[OrderStatus, OrderEventKind], OrderStatus]] = dict(TRANSITIONS)
+_next_status: Final = _TABLE.get
 _ZERO: Final = Decimal(0)
+# members as module constants: the state machine compares them on every transition
+_PARTIAL_FILL: Final = _E.PARTIAL_FILL
+_FILL: Final = _E.FILL
+_ACCEPTED: Final = _S.ACCEPTED
+_NEW: Final = _S.NEW
 FIELDS: Final = (
     "client_order_id",
     "bot_id",
@@ -262,9 +269,9 @@ class Order(_OrderSlots):
         built.tag = self.tag
         reason = update.reason
         built.reason = self.reason if reason is None else reason
-        if kind is _E.PARTIAL_FILL or kind is _E.FILL:
+        if kind is _PARTIAL_FILL or kind is _FILL:
             target = self._fill(built, update, target)
-        elif target is _S.ACCEPTED and self.filled_quantity > 0:
+        elif target is _ACCEPTED and self.filled_quantity > _ZERO:
             target = _S.PARTIALLY_FILLED
         built.status = target
         built.__class__ = Order  # type: ignore[assignment]  # same slot layout, see _Builder
@@ -280,7 +287,7 @@ class Order(_OrderSlots):
         quantity = fill.quantity
         filled_before = self.filled_quantity
         filled = filled_before + quantity
-        if not quantity > 0 or filled > self.quantity:
+        if not quantity > _ZERO or filled > self.quantity:
             raise IllegalTransition(
                 f"order {self.client_order_id}: fill of {quantity} in state {self.status} "
                 f"(event {update.kind}) would make filled {filled} of quantity {self.quantity}"
@@ -292,16 +299,16 @@ class Order(_OrderSlots):
         else:
             built.average_fill_price = (average * filled_before + fill.price * quantity) / filled
         if filled == self.quantity:
-            completed = TRANSITIONS.get((self.status, _E.FILL))
+            completed = _next_status((self.status, _FILL))
             if completed is None:
                 raise IllegalTransition(
                     f"order {self.client_order_id}: completing fill not allowed in state "
                     f"{self.status} (event {update.kind})"
                 )
             return completed
-        if update.kind is _E.FILL:
+        if update.kind is _FILL:
             # a FILL that leaves quantity open is a partial fill in all but name
-            partial = TRANSITIONS.get((self.status, _E.PARTIAL_FILL))
+            partial = _next_status((self.status, _PARTIAL_FILL))
             if partial is None:
                 raise IllegalTransition(
                     f"order {self.client_order_id}: partial fill not allowed in state "
@@ -309,6 +316,50 @@ class Order(_OrderSlots):
                 )
             return partial
         return target
+
+
+def new_order(
+    client_order_id: str,
+    bot_id: str,
+    symbol: str,
+    side: OrderSide,
+    order_type: OrderType,
+    quantity: Decimal,
+    price: Decimal | None,
+    stop_price: Decimal | None,
+    time_in_force: TimeInForce,
+    reduce_only: bool,
+    position_side: PositionSide | None,
+    created_ns: int,
+    tag: str,
+) -> Order:
+    """Return the NEW order ``Order(...)`` builds from these fields (nothing filled yet).
+
+    Positional and without the keyword parsing of ``Order(...)``: the order manager builds
+    every order of a backtest through it.
+    """
+    built = _new(_Builder)
+    built.client_order_id = client_order_id
+    built.bot_id = bot_id
+    built.symbol = symbol
+    built.side = side
+    built.type = order_type
+    built.quantity = quantity
+    built.price = price
+    built.stop_price = stop_price
+    built.time_in_force = time_in_force
+    built.reduce_only = reduce_only
+    built.position_side = position_side
+    built.status = _NEW
+    built.filled_quantity = _ZERO
+    built.average_fill_price = None
+    built.venue_order_id = None
+    built.created_ns = created_ns
+    built.updated_ns = created_ns
+    built.tag = tag
+    built.reason = None
+    built.__class__ = Order  # type: ignore[assignment]  # same slot layout, see _Builder
+    return built  # type: ignore[return-value]  # re-classed to Order on the line above
 
 
 def _rebuild(values: dict[str, Any]) -> Order:

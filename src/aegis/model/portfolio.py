@@ -15,6 +15,9 @@ _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 _LONG: Final = PositionSide.LONG
 _SHORT: Final = PositionSide.SHORT
+_BUY: Final = OrderSide.BUY
+_SPOT: Final = MarketKind.SPOT
+_HEDGE: Final = PositionMode.HEDGE
 
 
 class Portfolio:
@@ -66,31 +69,43 @@ class Portfolio:
         self._symbol_instruments[symbol] = instrument
         quantity = fill.quantity
         price = fill.price
-        is_buy = fill.side is OrderSide.BUY
-        fee_in_quote = self._charge_fee(fill, instrument)
-        if instrument.kind is MarketKind.SPOT:
-            notional = price * quantity * instrument.contract_size
+        is_buy = fill.side is _BUY
+        fee = fill.fee
+        cash = self.cash
+        # the fee first, written out here: this method runs for every fill of a backtest
+        if not fee:
+            fee_in_quote = _ZERO
+        else:
+            fee_currency = fill.fee_currency
+            if fee_currency == instrument.base:
+                fee_in_quote = fee * price
+                # a fee taken in base shrinks what a buy delivers (Binance spot)
+                if is_buy:
+                    quantity = quantity - fee
+            else:
+                cash[fee_currency] = cash.get(fee_currency, _ZERO) - fee
+                # a fee in a third currency (e.g. BNB) has no quote value here: only cash moves
+                fee_in_quote = fee if fee_currency == instrument.quote else _ZERO
+            self._fees_paid += fee_in_quote
+        kind = instrument.kind
+        if kind is _SPOT:
+            notional = price * fill.quantity * instrument.contract_size
             quote = instrument.quote
-            self.cash[quote] = self.cash.get(quote, _ZERO) + (-notional if is_buy else notional)
-        if fill.fee and fill.fee_currency == instrument.base:
-            # a fee taken in base shrinks what a buy delivers (Binance spot)
-            quantity = quantity - fill.fee if is_buy else quantity
-        if self.position_mode is PositionMode.HEDGE:
+            cash[quote] = cash.get(quote, _ZERO) + (-notional if is_buy else notional)
+        if self.position_mode is _HEDGE:
             realised = self._fill_hedge(fill, instrument, quantity, is_buy)
             leg = self._positions.get((symbol, fill.position_side or (_LONG if is_buy else _SHORT)))
             if leg is not None:
                 leg.fees_paid += fee_in_quote
         else:
-            realised = self._fill_one_way_with_fee(
-                symbol, instrument, quantity, price, is_buy, fee_in_quote
-            )
-        if instrument.kind.is_derivative:
+            realised = self._fill_one_way(symbol, instrument, quantity, price, is_buy, fee_in_quote)
+        if kind is not _SPOT:
             quote = instrument.quote
-            self.cash[quote] = self.cash.get(quote, _ZERO) + realised
+            cash[quote] = cash.get(quote, _ZERO) + realised
         self._trading_pnl += realised
         return realised
 
-    def _fill_one_way_with_fee(
+    def _fill_one_way(
         self,
         symbol: str,
         instrument: Instrument,
@@ -101,14 +116,32 @@ class Portfolio:
     ) -> Decimal:
         # The fee belongs to the leg the fill trades: the part that closes the opposite leg is
         # charged to it (an exit's fee is that position's cost), the rest to the opened leg.
-        opposite = self._positions.get((symbol, _SHORT if is_buy else _LONG))
-        closing = min(quantity, opposite.quantity) if opposite is not None else _ZERO
-        realised = self._fill_one_way(symbol, instrument, quantity, price, is_buy)
+        positions = self._positions
+        opposite = positions.get((symbol, _SHORT if is_buy else _LONG))
+        # close the opposite leg first, then open or grow this side's leg with the rest
+        realised = _ZERO
+        closing = _ZERO
+        rest = quantity
+        if opposite is not None:
+            held = opposite.quantity
+            closing = min(quantity, held)
+            if held:
+                realised = opposite.reduce(closing, price)
+                rest = quantity - closing
+        opened_key = (symbol, _LONG if is_buy else _SHORT)
+        opened = positions.get(opened_key)
+        if rest:
+            if opened is None:
+                opened = positions[opened_key] = Position(
+                    symbol=symbol,
+                    side=opened_key[1],
+                    contract_size=instrument.contract_size,
+                )
+            opened.increase(rest, price)
         if fee:
             closing_fee = fee * closing / quantity if closing else _ZERO
             if opposite is not None and closing:
                 opposite.fees_paid += closing_fee
-            opened = self._positions.get((symbol, _LONG if is_buy else _SHORT))
             if opened is not None and fee - closing_fee:
                 opened.fees_paid += fee - closing_fee
         return realised
@@ -170,6 +203,14 @@ class Portfolio:
         """Yield every open leg."""
         return (leg for leg in self._positions.values() if leg.quantity)
 
+    def is_flat(self) -> bool:
+        """Return True when no leg is open (``positions()`` would yield nothing)."""
+        # a loop, not all(generator): the risk gate asks on every entry
+        for leg in self._positions.values():  # noqa: SIM110
+            if leg.quantity:
+                return False
+        return True
+
     def legs(self, symbol: str) -> list[Position]:
         """Return every leg of ``symbol`` ever opened, closed ones included (their PnL, fees)."""
         return self._legs_of(symbol)
@@ -182,14 +223,17 @@ class Portfolio:
         """
         currency = self._default_currency() if currency is None else currency
         total = self.cash.get(currency, _ZERO)
-        for leg in self.positions():
+        # the open legs, as positions() yields them, without a generator (every entry sizes)
+        for leg in self._positions.values():
+            if not leg.quantity:
+                continue
             instrument = self._symbol_instruments[leg.symbol]
             if instrument.quote != currency:
                 continue
             if leg.symbol not in marks:
                 raise KeyError(f"no mark price for open position {leg.symbol} ({leg.side})")
             mark = marks[leg.symbol]
-            if instrument.kind.is_derivative:
+            if instrument.kind is not _SPOT:
                 total += leg.unrealised_pnl(mark)
             else:
                 total += leg.signed_quantity * mark * instrument.contract_size
@@ -211,19 +255,6 @@ class Portfolio:
             self._positions[(symbol, side)] = leg
         return leg
 
-    def _charge_fee(self, fill: Fill, instrument: Instrument) -> Decimal:
-        fee = fill.fee
-        if not fee:
-            return _ZERO
-        if fill.fee_currency == instrument.base:
-            fee_in_quote = fee * fill.price
-        else:
-            self.cash[fill.fee_currency] = self.cash.get(fill.fee_currency, _ZERO) - fee
-            # a fee in a third currency (e.g. BNB) has no quote value here: only cash moves
-            fee_in_quote = fee if fill.fee_currency == instrument.quote else _ZERO
-        self._fees_paid += fee_in_quote
-        return fee_in_quote
-
     def _fill_hedge(
         self, fill: Fill, instrument: Instrument, quantity: Decimal, is_buy: bool
     ) -> Decimal:
@@ -237,18 +268,3 @@ class Portfolio:
             leg.increase(quantity, fill.price)
             return _ZERO
         return leg.reduce(quantity, fill.price)
-
-    def _fill_one_way(
-        self, symbol: str, instrument: Instrument, quantity: Decimal, price: Decimal, is_buy: bool
-    ) -> Decimal:
-        long_leg = self._positions.get((symbol, _LONG))
-        short_leg = self._positions.get((symbol, _SHORT))
-        opposite = short_leg if is_buy else long_leg
-        realised = _ZERO
-        if opposite is not None and opposite.quantity:
-            closed = min(quantity, opposite.quantity)
-            realised = opposite.reduce(closed, price)
-            quantity -= closed
-        if quantity:
-            self._leg(symbol, _LONG if is_buy else _SHORT, instrument).increase(quantity, price)
-        return realised

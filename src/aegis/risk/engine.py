@@ -40,6 +40,7 @@ _EXIT_LONG: Final = Action.EXIT_LONG
 _EXIT_SHORT: Final = Action.EXIT_SHORT
 _HOLD: Final = Action.HOLD
 _NO_NOTIONALS: Final[Mapping[str, Decimal]] = MappingProxyType({})
+_new: Final = object.__new__
 RISK_STRATEGY: Final = "risk"
 """``Decision.strategy`` of the thoughts the engine writes."""
 
@@ -59,6 +60,9 @@ class RiskRule(StrEnum):
     SYMBOL_EXPOSURE = "symbol_exposure"
     TOTAL_EXPOSURE = "total_exposure"
     APPROVED = "approved"
+
+
+_APPROVED: Final = RiskRule.APPROVED
 
 
 @runtime_checkable
@@ -247,9 +251,11 @@ class RiskEngine:
         reason = self.equity_watch.daily_loss_reason(settings.daily_loss_limit)
         if reason is not None:
             return RiskRule.DAILY_LOSS, reason
-        reason = self.cooldown.reason(ts_ns)
-        if reason is not None:
-            return RiskRule.COOLDOWN, reason
+        cooldown = self.cooldown
+        if cooldown.until_ns is not None:  # never in a cooldown: no call (every entry)
+            reason = cooldown.reason(ts_ns)
+            if reason is not None:
+                return RiskRule.COOLDOWN, reason
         return None
 
     def _size_and_reserve(self, decision: Decision, context: RiskContext) -> RiskVerdict:
@@ -296,13 +302,25 @@ class RiskEngine:
             )
             return self._verdict(decision, False, RiskRule.TOTAL_EXPOSURE, reason)
         self._pending[client_order_id] = (symbol, amount)
-        # built directly, not through _verdict's keyword arguments: this is every approval
-        return RiskVerdict(
-            True, RiskRule.APPROVED, note, decision, self.bot_id, quantity, amount, client_order_id
-        )
+        # built field by field, not through the dataclass's __init__: this is every approval
+        verdict: RiskVerdict = _new(RiskVerdict)
+        verdict.approved = True
+        verdict.rule = _APPROVED
+        verdict.detail = note
+        verdict.decision = decision
+        verdict.bot_id = self.bot_id
+        verdict.quantity = quantity
+        verdict.reserved = amount
+        verdict.client_order_id = client_order_id
+        verdict._thought = None
+        return verdict
 
     def _size(self, decision: Decision, context: RiskContext) -> tuple[Decimal, str]:
         sizer = self.sizer
+        note = self._plain_note
+        if note is not None and note[0] is sizer:
+            # a sizer already found to have no ``explain``: skip the failing attribute lookup
+            return sizer.size(decision, context.price, context.equity, context.instrument), note[1]
         # getattr, not isinstance(ExplainingSizer): a runtime Protocol check costs ~10 us
         explain = getattr(sizer, "explain", None)
         if explain is not None:
@@ -310,9 +328,7 @@ class RiskEngine:
                 decision, context.price, context.equity, context.instrument
             )
             return result.quantity, result.note
-        note = self._plain_note
-        if note is None or note[0] is not sizer:
-            note = self._plain_note = (sizer, f"sized by {sizer!r}")
+        note = self._plain_note = (sizer, f"sized by {sizer!r}")
         return sizer.size(decision, context.price, context.equity, context.instrument), note[1]
 
     def _pending_by_symbol(self) -> dict[str, Decimal]:
@@ -349,7 +365,12 @@ class RiskEngine:
         """Release every reservation whose client order id is not in ``live_orders``."""
         pending = self._pending
         if pending:
-            for client_order_id in [cid for cid in pending if cid not in live_orders]:
+            # a plain loop, not a comprehension (a frame of its own in 3.11): one call per entry
+            missing: list[str] = []
+            for client_order_id in pending:
+                if client_order_id not in live_orders:
+                    missing.append(client_order_id)
+            for client_order_id in missing:
                 self.release(client_order_id)
 
     def record_round_trip(self, pnl: Decimal, ts_ns: int) -> None:

@@ -85,14 +85,15 @@ class RiskEntryGate:
 
     def __call__(self, decision: Decision, reference_price: float) -> Decimal | None:
         """Evaluate an entry; return the approved quantity or None (the thought says why)."""
+        engine = self.engine
         live_orders = self.live_orders
         if live_orders is not None:
-            self.engine.release_missing(live_orders)
+            engine.release_missing(live_orders)
         symbol = decision.symbol
         price = Decimal(repr(reference_price))
         manager = self.manager
         portfolio = manager.portfolio
-        if next(portfolio.positions(), None) is None:
+        if portfolio.is_flat():
             # a flat book (the usual entry): equity is the cash, there is nothing to mark
             equity = portfolio.equity(_NO_MARKS)
             exposures: Mapping[str, Decimal] = _NO_MARKS
@@ -110,7 +111,7 @@ class RiskEntryGate:
             exposures,
             client_order_id(manager.bot_id, manager.next_sequence),
         )
-        verdict = self.engine.evaluate(decision, context)
+        verdict = engine.evaluate(decision, context)
         self.last_verdict = verdict
         if self._records:
             self.record(verdict, ts_ns)

@@ -63,17 +63,22 @@ class InMemoryCapitalReservations:
         Raises ``ValueError`` for a non-positive amount, a negative limit, or an id whose
         reservation was already released (an order reserves once, like the store).
         """
-        _check(client_order_id, amount, limit)
+        if amount <= _ZERO or limit < _ZERO:  # _check raises; the valid call makes no call
+            _check(client_order_id, amount, limit)
         with self._lock:
-            held = self._held.setdefault(bot, {})
-            if client_order_id in held:
+            # get first: setdefault would build an empty dict on every call
+            held = self._held.get(bot)
+            if held is None:
+                held = self._held[bot] = {}
+            elif client_order_id in held:
                 return True
             if (bot, client_order_id) in self._released:
                 raise ValueError(
                     f"reservation of order {client_order_id!r} (bot {bot!r}) was released; "
                     "an order reserves capital once"
                 )
-            if sum(held.values(), _ZERO) + amount > limit:
+            # nothing held (the usual case in a backtest): no sum to start
+            if (sum(held.values(), _ZERO) if held else _ZERO) + amount > limit:
                 return False
             held[client_order_id] = amount
             return True
@@ -81,7 +86,8 @@ class InMemoryCapitalReservations:
     def release(self, bot: str, client_order_id: str) -> bool:
         """Release the capital held for ``client_order_id``; False if none was held."""
         with self._lock:
-            amount = self._held.get(bot, {}).pop(client_order_id, None)
+            held = self._held.get(bot)
+            amount = None if held is None else held.pop(client_order_id, None)
             if amount is None:
                 return False
             self._released.add((bot, client_order_id))

@@ -22,6 +22,7 @@ FloatArray = NDArray[np.float64]
 ActionArray = NDArray[np.int8]
 BoolArray = NDArray[np.bool_]
 IntArray = NDArray[np.intp]
+_ACTION_OF: dict[int, Action] = {action.value: action for action in Action}
 
 
 class CandleArrays(Protocol):
@@ -86,10 +87,16 @@ class SignalFrame:
         if symbol is None:
             symbol = getattr(candles, "symbol", None) or ""
         index = int(i)
+        code = self.action.item(index)
+        # a table lookup: Action(code) is two Python-level enum calls; it still raises for an
+        # unknown code
+        action = _ACTION_OF.get(code)
+        if action is None:
+            action = Action(code)
         return lazy_decision(
             symbol,
             candles.ts_ms.item(index),
-            Action(self.action.item(index)),
+            action,
             self.strength.item(index),
             self.strategy,
             self.explain,

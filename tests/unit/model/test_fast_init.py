@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pickle
 from decimal import Decimal
@@ -10,8 +11,16 @@ import pytest
 
 from aegis.model._slots import slot_setters
 from aegis.model.candle import Candle
-from aegis.model.enums import LiquidityRole, OrderSide, PositionSide
-from aegis.model.events import Fill, OrderEventKind, OrderUpdate
+from aegis.model.enums import (
+    LiquidityRole,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    PositionSide,
+    TimeInForce,
+)
+from aegis.model.events import Fill, OrderEventKind, OrderUpdate, new_fill, new_update
+from aegis.model.order import Order, new_order
 from aegis.model.signals import Action, Decision
 
 FILL = Fill("c1", "BTC/USDT", OrderSide.BUY, Decimal("1.5"), Decimal(2), Decimal("0.01"), "USDT",
@@ -59,3 +68,37 @@ def test_slot_setters_refuse_a_name_that_is_not_a_slot() -> None:
         slot_setters(Candle, "colour")
     with pytest.raises(TypeError, match="no slot 'is_actionable'"):
         slot_setters(Decision, "is_actionable")  # a property, not a slot
+
+
+def test_factories_build_the_same_objects_as_the_classes() -> None:
+    fill = new_fill(*(getattr(FILL, f.name) for f in dataclasses.fields(Fill)))
+    assert type(fill) is Fill
+    assert fill == FILL
+    assert hash(fill) == hash(FILL)
+    update = new_update("c1", OrderEventKind.FILL, 7, fill, "9", None)
+    assert type(update) is OrderUpdate
+    assert update == SAMPLES[3]
+    assert copy.copy(update) == update
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        update.reason = "changed"  # type: ignore[misc]
+
+
+def test_new_order_is_the_new_order_the_constructor_builds() -> None:
+    fields = {
+        "client_order_id": "bot1.1", "bot_id": "bot1", "symbol": "BTC/USDT",
+        "side": OrderSide.SELL, "quantity": Decimal("0.5"), "price": Decimal(100),
+        "stop_price": None, "time_in_force": TimeInForce.IOC, "reduce_only": True,
+        "position_side": PositionSide.SHORT, "created_ns": 42, "tag": "exit",
+    }  # fmt: skip
+    expected = Order(type=OrderType.LIMIT, **fields)  # type: ignore[arg-type]
+    built = new_order(
+        "bot1.1", "bot1", "BTC/USDT", OrderSide.SELL, OrderType.LIMIT, Decimal("0.5"),
+        Decimal(100), None, TimeInForce.IOC, True, PositionSide.SHORT, 42, "exit",
+    )  # fmt: skip
+    assert type(built) is Order
+    assert built == expected
+    assert (built.status, built.updated_ns, built.filled_quantity) == (
+        OrderStatus.NEW,
+        42,
+        Decimal(0),
+    )

@@ -61,3 +61,25 @@ def test_bot_ids_with_a_trailing_newline_still_give_valid_ids(bot_id: str) -> No
 
 def test_pattern_refuses_a_trailing_newline() -> None:
     assert CLIENT_ORDER_ID_PATTERN.match("bot.1\n") is None
+
+
+@pytest.mark.parametrize(
+    ("sequence", "digits"),
+    [(0, "0"), (35, "z"), (1295, "zz"), (1296, "100"), (36**4 - 1, "zzzz"), (36**4, "10000")],
+)
+def test_ids_are_the_same_before_and_after_the_prefix_is_remembered(
+    sequence: int, digits: str
+) -> None:
+    # the first call of a bot id fills the prefix memo, the second takes the fast path
+    bot_id = f"memo-{sequence}"
+    assert client_order_id(bot_id, sequence) == f"{bot_id}.{digits}"
+    assert client_order_id(bot_id, sequence) == f"{bot_id}.{digits}"
+    assert parse_client_order_id(client_order_id(bot_id, sequence)).sequence == sequence
+
+
+def test_a_remembered_bot_id_still_refuses_bad_sequences() -> None:
+    client_order_id("memo-bad", 1)
+    with pytest.raises(TypeError, match="sequence True must be an int"):
+        client_order_id("memo-bad", True)
+    with pytest.raises(ValueError, match="outside 0"):
+        client_order_id("memo-bad", 36**12)

@@ -168,3 +168,13 @@ def test_pnl_of_any_fill_sequence_equals_the_cash_flow(
     assert portfolio.fees_paid == sum((t[3] for t in trades), Decimal(0)) or mode is (
         PositionMode.HEDGE
     )
+
+
+def test_is_flat_follows_the_open_legs() -> None:
+    portfolio = Portfolio({"USDT": Decimal("1000")})
+    assert portfolio.is_flat()
+    portfolio.apply_fill(_fill(OrderSide.BUY, "1", "100"), SPOT)
+    assert not portfolio.is_flat()
+    portfolio.apply_fill(_fill(OrderSide.SELL, "1", "101"), SPOT)
+    assert portfolio.is_flat()  # the closed leg is kept, but holds nothing
+    assert portfolio.legs("BTC/USDT")

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Final
 
 from aegis.model.enums import LiquidityRole, OrderSide, OrderStatus, PositionSide, TimeInForce
-from aegis.model.events import Fill, OrderEventKind, OrderUpdate
+from aegis.model.events import Fill, OrderEventKind, OrderUpdate, new_fill, new_update
 from aegis.venues.sim._record import SimOrder
 from aegis.venues.sim._rules import EXPIRE, Outcome, match_bar
 from aegis.venues.sim.fill_model import FillModel
@@ -16,6 +16,7 @@ _ZERO: Final = Decimal(0)
 _BPS: Final = Decimal(10_000)
 PositionKey = tuple[str, PositionSide | None]
 _TAKER: Final = LiquidityRole.TAKER
+_BUY: Final = OrderSide.BUY
 _MAKER: Final = LiquidityRole.MAKER
 _FILLED: Final = OrderStatus.FILLED
 _PARTIALLY_FILLED: Final = OrderStatus.PARTIALLY_FILLED
@@ -45,6 +46,7 @@ class Matcher:
         finished: dict[str, SimOrder] | None = None,
     ) -> None:
         self._model = model
+        self._fee_rate_override = model.fee_rate_override  # read once: the model is frozen
         self._touch = model.limit_fill_on_touch
         self._slippage_bps = _decimal(model.slippage_bps)
         self._has_slippage = model.has_slippage
@@ -86,12 +88,19 @@ class Matcher:
             if record.is_plain_market and budget is None:
                 # Fast path: a market order without stop or reduce-only, and no volume cap,
                 # fills whole at the open (what match_bar and _execute decide, fewer calls).
-                price = _decimal(open_)
+                price = Decimal(repr(float(open_)))  # _decimal, written out
                 if self._has_slippage:
                     price = self._slip(record, price)
                 order = record.order
-                key = (order.symbol, order.position_side)
-                self._fill(record, price, record.remaining, ts_ns, True, key, updates)
+                self._fill(
+                    record,
+                    price,
+                    record.remaining,
+                    ts_ns,
+                    True,
+                    (order.symbol, order.position_side),
+                    updates,
+                )
                 continue
             outcome = match_bar(record, open_, high, low, is_trade=is_trade, touch=touch)
             if outcome is not None:
@@ -177,20 +186,20 @@ class Matcher:
         updates: list[OrderUpdate],
     ) -> None:
         instrument = record.instrument
-        override = self._model.fee_rate_override
-        if override is not None:
-            rate = override
-        else:
+        rate = self._fee_rate_override
+        if rate is None:
             rate = instrument.taker_fee_rate if is_taker else instrument.maker_fee_rate
         sequence = self._trade_sequence + 1
         self._trade_sequence = sequence
         order = record.order
         coid = record.client_order_id
-        sign = order.side.sign
-        fill = Fill(
+        side = order.side
+        symbol = order.symbol
+        # new_fill / new_update: the same objects as Fill(...) / OrderUpdate(...), plain calls
+        fill = new_fill(
             coid,
-            order.symbol,
-            order.side,
+            symbol,
+            side,
             price,
             quantity,
             price * quantity * instrument.contract_size * rate,
@@ -209,17 +218,18 @@ class Matcher:
         if self._fills is not None:
             self._fills.append(fill)
         positions = self._positions
-        positions[key] = positions.get(key, _ZERO) + quantity * sign
-        if remaining <= 0:
+        # side.sign without the property call
+        positions[key] = positions.get(key, _ZERO) + quantity * (1 if side is _BUY else -1)
+        if remaining <= _ZERO:
             record.status = _FILLED
-            del self._books[order.symbol][coid]
+            del self._books[symbol][coid]
             if self._finished is not None:
                 del self._finished[coid]
             kind = _FILL
         else:
             record.status = _PARTIALLY_FILLED
             kind = _PARTIAL_FILL
-        updates.append(OrderUpdate(coid, kind, ts_ns, fill, record.venue_order_id, None))
+        updates.append(new_update(coid, kind, ts_ns, fill, record.venue_order_id, None))
 
     def _slip(self, record: SimOrder, price: Decimal) -> Decimal:
         bps = self._slippage_bps

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from aegis.model.enums import OrderStatus, OrderType, TimeInForce
+from aegis.model.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
 
 _ZERO = Decimal(0)
 _NO_PRICE = float("nan")
+_BUY = OrderSide.BUY
+_MARKET = OrderType.MARKET
+_ACCEPTED = OrderStatus.ACCEPTED
 
 
 class SimOrder:
@@ -58,24 +61,37 @@ class SimOrder:
         self.instrument = instrument
         self.client_order_id = order.client_order_id
         self.venue_order_id = venue_order_id
-        self.is_buy = order.side.sign > 0
+        is_buy = self.is_buy = order.side is _BUY
         order_type = order.type
-        # Market and stop-market orders never carry a limit; a take-profit may (then a limit).
-        has_limit = order_type is not OrderType.MARKET and order_type is not OrderType.STOP_MARKET
-        self.limit_price: Decimal | None = order.price if has_limit else None
-        self.limit_price_float = _NO_PRICE if self.limit_price is None else float(self.limit_price)
-        self.stop_price: Decimal | None = order.stop_price
-        self.stop_price_float = _NO_PRICE if order.stop_price is None else float(order.stop_price)
-        self.is_triggered = order.stop_price is None or not order_type.requires_stop_price
-        # A buy stop waits for the price to rise to it, a buy take-profit for it to fall.
-        self.trigger_up = self.is_buy == (order_type is not OrderType.TAKE_PROFIT)
-        self.is_market = self.limit_price is None
-        # No trigger, no limit, no reduce-only check: the matcher's fast path fills it whole.
-        self.is_plain_market = self.is_market and self.is_triggered and not order.reduce_only
+        stop_price = order.stop_price
+        self.stop_price: Decimal | None = stop_price
+        self.limit_price: Decimal | None = None
+        if order_type is _MARKET and stop_price is None:
+            # the usual order (every order of a plain backtest): what the general branch below
+            # gives for a market order without a trigger, with no enum property read
+            self.limit_price_float = _NO_PRICE
+            self.stop_price_float = _NO_PRICE
+            self.is_triggered = True
+            self.trigger_up = is_buy
+            self.is_market = True
+            self.is_plain_market = not order.reduce_only
+        else:
+            # Market and stop-market orders never carry a limit; a take-profit may (a limit).
+            has_limit = order_type is not _MARKET and order_type is not OrderType.STOP_MARKET
+            limit_price = order.price if has_limit else None
+            self.limit_price = limit_price
+            self.limit_price_float = _NO_PRICE if limit_price is None else float(limit_price)
+            self.stop_price_float = _NO_PRICE if stop_price is None else float(stop_price)
+            self.is_triggered = stop_price is None or not order_type.requires_stop_price
+            # A buy stop waits for the price to rise to it, a buy take-profit for it to fall.
+            self.trigger_up = is_buy == (order_type is not OrderType.TAKE_PROFIT)
+            self.is_market = limit_price is None
+            # No trigger, no limit, no reduce-only check: the matcher's fast path fills it whole.
+            self.is_plain_market = self.is_market and self.is_triggered and not order.reduce_only
         self.remaining = order.quantity
         self.filled = _ZERO
         self.notional_filled = _ZERO
-        self.status = OrderStatus.ACCEPTED
+        self.status = _ACCEPTED
         self.eligible_ns = eligible_ns
         self.arrival_event = arrival_event
         self.has_arrived = False

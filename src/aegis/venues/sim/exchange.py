@@ -23,7 +23,7 @@ from aegis.model.enums import (
     TimeInForce,
 )
 from aegis.model.errors import ConfigError, DuplicateClientOrderId, OrderNotFound, OrderRejected
-from aegis.model.events import Fill, FundingPayment, OrderEventKind, OrderUpdate
+from aegis.model.events import Fill, FundingPayment, OrderEventKind, OrderUpdate, new_update
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
 from aegis.venues.sim._matcher import Matcher
@@ -44,17 +44,9 @@ _BPS: Final = Decimal(10_000)
 _NS_PER_MS: Final = 1_000_000
 _POSITION_KEYS: Final = (None, PositionSide.LONG, PositionSide.SHORT)
 _ACCEPT: Final = OrderEventKind.ACCEPT
+_MARKET: Final = OrderType.MARKET
+_POST_ONLY: Final = TimeInForce.POST_ONLY
 PositionKey = tuple[str, PositionSide | None]
-
-
-def _filter_reason(instrument: Instrument, order: Order) -> str | None:
-    try:
-        instrument.check(
-            order.type, order.side, order.quantity, order.price, reduce_only=order.reduce_only
-        )
-    except OrderRejected as error:
-        return str(error)
-    return None
 
 
 def _decimal(value: float) -> Decimal:
@@ -146,15 +138,25 @@ class SimulatedExchange:
         if (
             instrument is not None
             and reference_price is None
-            and order.type is OrderType.MARKET
+            and order.type is _MARKET
             and order.stop_price is None
             and not order.reduce_only
-            and order.time_in_force is not TimeInForce.POST_ONLY
+            and order.time_in_force is not _POST_ONLY
             and not instrument.min_notional
         ):
             # A plain market order: only the instrument's filters can refuse it, and without a
             # min notional they do not read the last price (the backtester's hot path).
-            reason = _filter_reason(instrument, order)
+            try:
+                instrument.check(
+                    order.type,
+                    order.side,
+                    order.quantity,
+                    order.price,
+                    reduce_only=order.reduce_only,
+                )
+                reason = None
+            except OrderRejected as error:
+                reason = str(error)
         else:
             if reference_price is None:
                 last = self._last_price.get(symbol)
@@ -181,7 +183,7 @@ class SimulatedExchange:
         if book is None:
             book = self._books[symbol] = {}
         book[client_order_id] = record
-        return [OrderUpdate(client_order_id, _ACCEPT, ts_ns, None, venue_order_id, None)]
+        return [new_update(client_order_id, _ACCEPT, ts_ns, None, venue_order_id, None)]
 
     def cancel(self, client_order_id: str, ts_ns: int) -> list[OrderUpdate]:
         """Cancel an open order.
