@@ -9,12 +9,13 @@ the fill source differs from live trading; the runner, pipeline and order code a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import copy
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final
 
 from aegis.model.candle import Candle
-from aegis.model.enums import PositionMode
+from aegis.model.enums import OrderStatus, PositionMode
 from aegis.model.errors import OrderNotFound
 from aegis.model.events import Fill, OrderEventKind, OrderUpdate
 from aegis.model.instrument import Instrument
@@ -24,6 +25,9 @@ from aegis.venues.base import PublicTrade, Venue, VenueOrder, VenuePosition
 from aegis.venues.sim import FillModel, SimulatedExchange
 
 _MS_TO_NS: Final = 1_000_000
+_ZERO: Final = Decimal(0)
+#: orders a crashed paper run left on the book, which rest again on restart
+_RESTING: Final = frozenset({OrderStatus.ACCEPTED, OrderStatus.PARTIALLY_FILLED})
 
 
 def _venue_order(order: Order) -> VenueOrder:
@@ -75,6 +79,28 @@ class PaperVenue:
         await self.market_data.connect()
         self._sim = SimulatedExchange(self.market_data.instruments(), self.fill_model)
         self._ledger = Portfolio(self._cash, PositionMode.ONE_WAY)
+
+    def resume(self, book: Portfolio, open_orders: Iterable[Order] = ()) -> None:
+        """Take over the paper account a restart rebuilt from the store (PE3).
+
+        The simulator and the ledger start empty on every run. Without this, the exit of a
+        restored position would be refused (reduce-only with nothing to reduce), its funding
+        would settle on nothing, the ledger would report the opening cash again, and an order
+        left resting by a crash would never fill: its symbol would wait on it for ever.
+        ``open_orders`` rest again for what they have left to fill.
+        """
+        self._ledger = copy.deepcopy(book)
+        sim = self.sim
+        one_way = book.position_mode is PositionMode.ONE_WAY
+        for leg in book.positions():
+            sim.set_position(leg.symbol, leg.signed_quantity, None if one_way else leg.side)
+        for order in open_orders:
+            if order.status not in _RESTING:
+                continue
+            left = order.quantity - order.filled_quantity
+            # the simulator fills the rest: its FILL completes the stored order exactly
+            rest = order.replace(quantity=left, filled_quantity=_ZERO, average_fill_price=None)
+            sim.submit(rest, order.updated_ns)
 
     async def close(self) -> None:
         """Close the market-data venue."""

@@ -275,6 +275,9 @@ class RunSession:
         if funding is not None:
             # OR3, PE4: booked payments back, missed ones booked, before the first decision
             await start_funding(funding, runtime, store, cash=cash)
+        if isinstance(runtime.venue, PaperVenue):
+            # the simulator holds what the store restored
+            runtime.venue.resume(portfolio, runtime.pipeline.order_manager.open_orders)
         await services.poll_controls()  # requests made while no runtime ran (kill latches)
 
     async def _drive(self, driver: StepDriver) -> None:

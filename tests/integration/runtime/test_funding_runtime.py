@@ -225,3 +225,51 @@ async def test_paper_settles_the_published_rate_and_round_trips_are_net_of_it(
     assert portfolio.cash["USDT"] == expected_equity
     scrape = result.runtime.metrics.render().decode()
     assert f'aegis_funding_payments_total{{symbol="{SYMBOL}"}} 1.0' in scrape
+
+
+async def test_paper_restart_hands_the_open_position_back_to_the_simulator(
+    make_settings: Callable[..., Settings], bundled_data_dir: Path
+) -> None:
+    """A paper run stopped with a position open: the next run settles its funding and exits it."""
+    funding_ms, amount = expected_amount(bundled_data_dir)
+    base = make_settings("paper")
+    emulator = await start_emulator(base)
+    try:
+        exchange = {
+            "name": "emulator",
+            "url": emulator.base_url,
+            "api_key": emulator.exchange_settings.api_key.get_secret_value(),  # type: ignore[union-attr]
+            "api_secret": emulator.exchange_settings.api_secret.get_secret_value(),  # type: ignore[union-attr]
+        }
+        settings = make_settings("paper", exchange=exchange)
+        first = RunSession(settings, install_signal_handlers=False)
+
+        def entered() -> bool:
+            runtime = first.runtime
+            return runtime is not None and bool(runtime.pipeline.fills)
+
+        async def stop_after_entry() -> None:
+            await until(lambda: entered() and first.step_driver is not None)
+            assert first.step_driver is not None
+            first.step_driver.gate.clear()  # hold the replay before the funding time
+            first.supervisor.request_stop("test stop")
+
+        stopper = asyncio.get_running_loop().create_task(stop_after_entry())
+        one = await asyncio.wait_for(first.run(), 120)
+        await stopper
+        assert one.runtime.pipeline.order_manager.portfolio.position(SYMBOL) is not None
+        assert one.funding is not None and one.funding.booked_this_run == 0
+
+        second = RunSession(settings, install_signal_handlers=False)
+        two = await asyncio.wait_for(second.run(), 120)
+        assert two.stop_reason == "end of data"
+    finally:
+        await emulator.stop()
+    (entry,), (exit_,) = one.runtime.pipeline.fills, two.runtime.pipeline.fills
+    assert exit_.side is not entry.side and exit_.quantity == entry.quantity
+    portfolio = two.runtime.pipeline.order_manager.portfolio
+    assert portfolio.position(SYMBOL) is None
+    assert two.funding is not None
+    assert portfolio.funding_paid == -amount  # settled on the position the restart restored
+    trading = (exit_.price - entry.price) * exit_.quantity
+    assert portfolio.cash["USDT"] == Decimal(10000) + trading - entry.fee - exit_.fee + amount
