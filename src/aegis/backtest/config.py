@@ -63,6 +63,12 @@ def _settings_values(settings: Settings) -> dict[str, Any]:
         values["size"] = _setting("sizing.quantity", sizing.quantity, lambda v: v > 0, "positive")
     if sizing.fraction is not None:
         values["fraction"] = Decimal(repr(sizing.fraction))  # validated in (0, 1] already
+    # the paper run's fill model: the same file backtests with the same slippage and seed
+    runtime = settings.runtime
+    if "slippage_bps" in runtime.model_fields_set:
+        values["slippage_bps"] = runtime.slippage_bps
+    if "seed" in runtime.model_fields_set:
+        values["seed"] = runtime.seed
     return values
 
 
@@ -125,10 +131,11 @@ class BacktestConfig:
     def from_settings(cls, settings: Settings, **overrides: Any) -> BacktestConfig:
         """Return a config with the risk limits and sizing of ``aegis run`` ``settings``.
 
-        Takes the ``risk`` section, and ``sizing.cash``, ``sizing.fee_bps`` and
-        ``sizing.quantity`` / ``sizing.fraction`` where the settings set them (otherwise this
-        class's defaults apply). ``overrides`` are this class's fields and win (None values are
-        ignored); a ``size`` or ``fraction`` among them replaces the settings' sizing.
+        Takes the ``risk`` section, and ``sizing.cash``, ``sizing.fee_bps``,
+        ``sizing.quantity`` / ``sizing.fraction``, ``runtime.slippage_bps`` and ``runtime.seed``
+        where the settings set them (otherwise this class's defaults apply). ``overrides`` are
+        this class's fields and win (None values are ignored); a ``size`` or ``fraction`` among
+        them replaces the settings' sizing.
 
         Raises:
             ConfigError: a setting or an override is invalid; the message names it.

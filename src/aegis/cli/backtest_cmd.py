@@ -235,7 +235,9 @@ def backtest(
     fraction: Annotated[
         str | None, typer.Option("--fraction", help="Fraction of equity per entry.")
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the simulation.")] = 0,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the simulation [default: 0].")
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the HTML report here.")
@@ -274,7 +276,7 @@ def backtest(
     given_flags = {key: value for key, value in flags.items() if value is not None}
     try:
         # the flags alone first, so that an error here names the flag, not the file
-        config = BacktestConfig(seed=seed, symbol=symbol, **given_flags)
+        config = BacktestConfig(seed=0 if seed is None else seed, symbol=symbol, **given_flags)
     except AegisError as exc:
         fail(str(exc))
     if settings is not None:

@@ -59,6 +59,15 @@ def test_overrides_win_and_a_size_replaces_the_settings_fraction() -> None:
     assert config.seed == 7
 
 
+def test_the_paper_runs_fill_model_is_taken_and_a_seed_flag_wins() -> None:
+    settings = _settings(runtime={"slippage_bps": 2.5, "seed": 11})
+    config = BacktestConfig.from_settings(settings)
+    assert (config.slippage_bps, config.seed) == (2.5, 11)
+    assert BacktestConfig.from_settings(settings, seed=3, slippage_bps=None).seed == 3
+    bare = BacktestConfig.from_settings(_settings())
+    assert (bare.slippage_bps, bare.seed) == (0.0, 0)
+
+
 @pytest.mark.parametrize(
     ("sizing", "risk", "message"),
     [
