@@ -231,7 +231,7 @@ async def test_paper_restart_hands_the_open_position_back_to_the_simulator(
     make_settings: Callable[..., Settings], bundled_data_dir: Path
 ) -> None:
     """A paper run stopped with a position open: the next run settles its funding and exits it."""
-    funding_ms, amount = expected_amount(bundled_data_dir)
+    _, amount = expected_amount(bundled_data_dir)
     base = make_settings("paper")
     emulator = await start_emulator(base)
     try:
@@ -258,7 +258,8 @@ async def test_paper_restart_hands_the_open_position_back_to_the_simulator(
         one = await asyncio.wait_for(first.run(), 120)
         await stopper
         assert one.runtime.pipeline.order_manager.portfolio.position(SYMBOL) is not None
-        assert one.funding is not None and one.funding.booked_this_run == 0
+        assert one.funding is not None
+        assert one.funding.booked_this_run == 0
 
         second = RunSession(settings, install_signal_handlers=False)
         two = await asyncio.wait_for(second.run(), 120)
@@ -266,7 +267,8 @@ async def test_paper_restart_hands_the_open_position_back_to_the_simulator(
     finally:
         await emulator.stop()
     (entry,), (exit_,) = one.runtime.pipeline.fills, two.runtime.pipeline.fills
-    assert exit_.side is not entry.side and exit_.quantity == entry.quantity
+    assert exit_.side is not entry.side
+    assert exit_.quantity == entry.quantity
     portfolio = two.runtime.pipeline.order_manager.portfolio
     assert portfolio.position(SYMBOL) is None
     assert two.funding is not None

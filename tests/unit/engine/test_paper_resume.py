@@ -100,7 +100,8 @@ async def test_an_order_a_crash_left_resting_fills_what_it_had_left() -> None:
     updates = venue.on_candle(PERP, Candle(T + 60_000, 1.0, 1.0, 0.8, 0.85, 10_000.0))
     (update,) = [u for u in updates if u.fill is not None]
     assert update.kind is OrderEventKind.FILL
-    assert update.fill is not None and update.fill.quantity == Decimal(60)
+    assert update.fill is not None
+    assert update.fill.quantity == Decimal(60)
     done = placed.apply(update)  # the runtime's stored order completes exactly
     assert done.status is OrderStatus.FILLED
     assert done.filled_quantity == Decimal(100)
