@@ -1,11 +1,12 @@
 """The floor client of the live bench: unmodified ccxt.pro alone, with no Aegis runtime.
 
 It does the least any bot built on ccxt must do to act on a candle: ``watch_ohlcv`` one
-symbol and, on every ``every``-th new candle, ``create_order`` a market order (alternately
-buy and sell), while ``watch_orders`` keeps the user stream open. No strategy, no risk, no
-store. The decision latency the bench measures for this client is therefore what ccxt, the
-emulator and loopback cost by themselves: the floor under the runtime's figure. SIGTERM
-stops it; it then writes ``--out`` in the runtime's format (``processed``, ``task_failures``).
+symbol (with the runtime's websocket options) and, on every ``every``-th new candle,
+``create_order`` a market order (alternately buy and sell), while ``watch_orders`` keeps the
+user stream open. No strategy, no risk, no store. The decision latency the bench measures for
+this client is therefore what ccxt, the emulator and loopback cost by themselves: the floor
+under the runtime's figure. SIGTERM stops it; it then writes ``--out`` in the runtime's format
+(``processed``, ``task_failures``).
 """
 
 from __future__ import annotations
@@ -48,10 +49,19 @@ async def _trade(
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     import ccxt.pro
 
+    from aegis.venues.ccxt.profiles import profile_for
     from aegis.venues.emulator.ccxt_config import configure_ccxt
 
+    # the runtime's websocket options (no permessage-deflate): the floor stays the floor of the
+    # runtime's own path, not of a slower default
+    ws_options = dict(profile_for("binanceusdm").options["ws"])
     exchange = ccxt.pro.binanceusdm(
-        {"apiKey": args.key, "secret": args.secret, "enableRateLimit": False}
+        {
+            "apiKey": args.key,
+            "secret": args.secret,
+            "enableRateLimit": False,
+            "options": {"ws": ws_options},
+        }
     )
     configure_ccxt(exchange, args.url)
     symbol = args.symbols.split(",")[0]

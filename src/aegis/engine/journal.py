@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
@@ -197,6 +197,23 @@ class DurableJournal:
         return done
 
     # ----------------------------------------------------------------- intents (OR2)
+    @contextlib.contextmanager
+    def intent_batch(self) -> Iterator[None]:
+        """Context of a decision's way to its intent: one transaction, synced once (SQLite).
+
+        The entry's capital reservation and the intent's rows commit together at the intent
+        (``Store.write_batch``): one ``BEGIN IMMEDIATE`` ... ``COMMIT`` where there were a
+        relaxed commit and a synced one. When no intent follows (the order was refused after
+        the reservation), the block's end commits the reservation; if that fails the database
+        is reported down and ``DatabaseUnavailable`` is raised (no order exists then).
+        """
+        try:
+            with self.urgent_write(), self.store.write_batch():
+                yield
+        except UNAVAILABLE_ERRORS as error:
+            self._went_down(f"intent transaction: {error}")
+            raise DatabaseUnavailable(f"intent transaction not written: {error}") from error
+
     def write_intent(self, order: Order) -> None:
         """Commit ``order`` before it is sent; raise ``DatabaseUnavailable`` if it cannot be."""
         if not self.is_available:

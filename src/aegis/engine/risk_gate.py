@@ -31,9 +31,11 @@ class ToleranceBackend:
 
     The reservation commits without waiting for the disk (``durable=False``): the entry's
     intent is committed durably right after it, before anything is sent (OR2), and that sync
-    covers the reservation too. With ``journal`` set (``RiskGate`` does), releases are queued
-    behind the journal's writes instead of blocking the event loop; until written, the capital
-    still counts as held, which can only make a concurrent entry more conservative.
+    covers the reservation too. Inside the runtime's ``DurableJournal.intent_batch`` (SQLite)
+    both are one transaction: the reservation commits with the intent, synced once. With
+    ``journal`` set (``RiskGate`` does), releases are queued behind the journal's writes instead
+    of blocking the event loop; until written, the capital still counts as held, which can only
+    make a concurrent entry more conservative.
     """
 
     def __init__(self, store: Store, journal: DurableJournal | None = None) -> None:

@@ -243,7 +243,9 @@ class TradingRuntime:
             return None
         expected = durability.gate.expected_client_order_id()
         try:
-            order = self.pipeline.prepare_order(decision, reference_price, ts_ns)
+            # an entry's reservation and its intent: one transaction, one sync (OR2 and RK2)
+            with durability.journal.intent_batch():
+                order = self.pipeline.prepare_order(decision, reference_price, ts_ns)
         except DatabaseUnavailable as error:
             # OR2: an intent that could not be written is never sent
             log.error("order_not_sent_database_down", symbol=decision.symbol, error=str(error))
@@ -378,6 +380,13 @@ class _RestartableStream:
 
     async def watch_order_updates(self) -> list[OrderUpdate]:
         return await self.venue.watch_order_updates()
+
+    async def open_user_stream(self) -> None:
+        # a ccxt venue's listenKey socket, opened before the supervisor's REST snapshot
+        stream = getattr(self.venue, "user_stream", None)
+        opener = getattr(stream, "open", None)
+        if opener is not None:
+            await opener()
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
         return await self.venue.fetch_open_orders(symbol)

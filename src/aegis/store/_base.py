@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table
@@ -68,6 +68,16 @@ class StoreBase:
             self._driver.close()
         self._engine.dispose()
 
+    def write_batch(self) -> AbstractContextManager[bool]:
+        """Context in which this thread's ``reserve_capital`` and ``record_intent`` share one
+        transaction (SQLite; see ``DriverWrites.batch``): the intent's durable commit makes
+        the reservation before it durable too. Yields False where writes stay separate
+        (PostgreSQL, or the connection busy on another thread).
+        """
+        if self._driver is None:
+            return nullcontext(False)
+        return self._driver.batch()
+
     @contextmanager
     def _write(self, *, durable: bool = True) -> Iterator[Connection]:
         """One write transaction: committed on exit, rolled back on any exception.
@@ -77,6 +87,8 @@ class StoreBase:
         kill; a power loss can undo it until the next durable commit, whose sync of the
         write-ahead log covers every commit before it (see docs/storage.md).
         """
+        if self._driver is not None:
+            self._driver.commit_open()  # this thread's write_batch goes first (one writer)
         if durable:
             with self._engine.begin() as connection:
                 yield connection

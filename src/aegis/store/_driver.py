@@ -12,6 +12,10 @@ the SQLAlchemy path writes), on one dedicated DB-API connection of the engine's 
 SQLAlchemy's ``DBAPIError`` subclasses, as on the other path (the journal reads
 ``OperationalError`` as "database unavailable", ``record_intent`` ``IntegrityError`` as a
 duplicate). PostgreSQL keeps the SQLAlchemy path.
+
+``batch()`` joins the transactions its caller opens inside it into one: the runtime reserves an
+entry's capital and commits its intent in a single ``BEGIN IMMEDIATE`` ... ``COMMIT``, synced
+once, instead of a relaxed commit followed by a synced one (issue 3 section 7).
 """
 
 from __future__ import annotations
@@ -85,6 +89,8 @@ class DriverWrites:
         self._lock = threading.Lock()
         self._proxy: Any = None  # the pool's proxied connection, kept checked out
         self._statements: dict[str, DriverStatement] = {}
+        self._batch_thread: int | None = None  # the thread inside batch(), if any
+        self._batch_cursor: sqlite3.Cursor | None = None  # its open transaction, if begun
 
     def statement(
         self, key: str, statement: ClauseElement, column_keys: Sequence[str] | None = None
@@ -102,7 +108,12 @@ class DriverWrites:
 
         ``durable=False`` commits with ``synchronous=NORMAL`` (no wait for the disk), as
         ``StoreBase._write(durable=False)``. Yields None when the connection is busy.
+        Inside the caller's ``batch()`` it joins the batch's transaction instead (see there).
         """
+        if self._batch_thread is not None and self._batch_thread == threading.get_ident():
+            with self._joined(durable=durable) as joined:
+                yield joined
+            return
         if not self._lock.acquire(blocking=False):
             yield None
             return
@@ -132,6 +143,82 @@ class DriverWrites:
                 raise
         finally:
             self._lock.release()
+
+    @contextmanager
+    def batch(self) -> Iterator[bool]:
+        """Run the ``transaction`` blocks this thread opens inside as one transaction.
+
+        The first one begins it (``BEGIN IMMEDIATE``); a non-durable one leaves it open; a
+        durable one commits it, synced, with everything written before it in the batch; the
+        batch's end commits what is still open (``synchronous=FULL``: never less durable than
+        the separate commits it replaces). A statement that fails rolls back everything the
+        batch has not committed yet. Yields False, and changes nothing, when the connection is
+        busy on another thread or a batch is already open.
+        """
+        if self._batch_thread is not None or not self._lock.acquire(blocking=False):
+            yield False
+            return
+        self._batch_thread = threading.get_ident()
+        try:
+            yield True
+        finally:
+            self._batch_thread = None
+            cursor, self._batch_cursor = self._batch_cursor, None
+            try:
+                if cursor is not None:
+                    self._commit(cursor)
+            finally:
+                self._lock.release()
+
+    def commit_open(self) -> None:
+        """Commit what this thread's batch has begun (before a write on another connection).
+
+        SQLite has one writer at a time: a write of the same thread through SQLAlchemy inside a
+        batch (a bot's first ``ensure_bot``) would wait for the batch's lock until it times out.
+        """
+        if self._batch_thread is None or self._batch_thread != threading.get_ident():
+            return
+        cursor, self._batch_cursor = self._batch_cursor, None
+        if cursor is not None:
+            self._commit(cursor)
+
+    @contextmanager
+    def _joined(self, *, durable: bool) -> Iterator[DriverTransaction]:
+        """A ``transaction`` inside ``batch()``: begins the batch's transaction or continues it."""
+        cursor = self._batch_cursor
+        try:
+            if cursor is None:
+                cursor = self._cursor()
+                cursor.execute("BEGIN IMMEDIATE")
+                self._batch_cursor = cursor
+        except sqlite3.Error as error:
+            self._discard()
+            raise DBAPIError.instance("driver batch begin", None, error, sqlite3.Error) from error
+        try:
+            yield DriverTransaction(cursor)
+        except BaseException as error:
+            self._batch_cursor = None
+            try:
+                cursor.execute("ROLLBACK")
+            except sqlite3.Error:
+                self._discard()
+            if isinstance(error, sqlite3.Error):
+                # as transaction(): never reuse the connection, raise SQLAlchemy's error type
+                self._discard()
+                raise DBAPIError.instance(
+                    "driver batch write", None, error, sqlite3.Error
+                ) from error
+            raise
+        if durable:
+            self._batch_cursor = None
+            self._commit(cursor)
+
+    def _commit(self, cursor: sqlite3.Cursor) -> None:
+        try:
+            cursor.execute("COMMIT")
+        except sqlite3.Error as error:
+            self._discard()
+            raise DBAPIError.instance("driver batch commit", None, error, sqlite3.Error) from error
 
     def close(self) -> None:
         """Close the connection (the store is closing); it never goes back to the pool."""

@@ -136,8 +136,13 @@ class UserStreamSupervisor(Generic[OrderT]):
     async def _session(self, reason: str) -> None:
         """Subscribe, resync, then pass updates on until the stream breaks (raises)."""
         self._restart_requested.clear()
-        # Subscribe first (one loop turn lets the watch send its subscription), then take the
-        # REST snapshot: events during the resync wait on the stream instead of being lost.
+        # Subscribe first, then take the REST snapshot: events during the resync wait on the
+        # stream instead of being lost. A source that opens its socket apart from the watch
+        # (``open_user_stream``: a listenKey POST and a handshake) has it open before; else one
+        # loop turn lets the watch send its subscription.
+        opener = getattr(self._source, "open_user_stream", None)
+        if opener is not None:
+            await opener()
         first = asyncio.create_task(
             self._source.watch_order_updates(), name="user-stream-subscribe"
         )

@@ -95,6 +95,30 @@ class UserDataStream:
         self.keepalives += 1
         log.info("user_stream_keepalive", auth_type=auth_type)
 
+    async def open(self) -> None:
+        """Create (or reuse) the listenKey and open its socket, before anything watches it.
+
+        ccxt.pro opens the socket only inside the first ``watch_orders``, after a listenKey POST
+        and a handshake: an order placed meanwhile had its ``ORDER_TRADE_UPDATE`` events sent to
+        no socket, and a fill lost that way left the order open until shutdown. Opened here, the
+        supervisor takes its REST snapshot only once every later event reaches ccxt's cache.
+        ``watch_orders`` then finds the key cached and the socket connected.
+        """
+        resolved = self.auth_type()
+        if resolved is None or resolved[0] not in _KEEP_ALIVE or resolved[0] == "spot":
+            # no listenKey socket (Kraken, Coinbase; Binance spot signs in on the websocket
+            # API): ccxt opens the stream inside watch_orders as before
+            return
+        auth_type, sub_type = resolved
+        exchange = self._exchange
+        params = {"type": auth_type, "subType": sub_type}
+        await self._caller.call(
+            f"open_user_stream authenticate {auth_type}", lambda: exchange.authenticate(params)
+        )
+        url = self._private_url(auth_type)
+        if url is not None:
+            await self._caller.once(f"open_user_stream connect {auth_type}", self._opener(url))
+
     async def restart(self) -> None:
         """Drop the cached listenKey and its socket, create a new key and open its socket.
 

@@ -85,9 +85,11 @@ class EmulatorServer:
         await self._site.start()
         # aiohttp keeps the bound server here; its socket tells the port chosen for port 0
         server = self._site._server
-        if not isinstance(server, asyncio.base_events.Server):
+        # (asyncio's Server, or uvloop's, which is no asyncio.AbstractServer subclass)
+        sockets = getattr(server, "sockets", None)
+        if not sockets:
             raise RuntimeError(f"aiohttp site has no bound server: {server!r}")
-        port = server.sockets[0].getsockname()[1]
+        port = sockets[0].getsockname()[1]
         self.base_url = f"http://{self.config.host}:{port}"
         if self.config.speed is not None:
             self._speed_task = asyncio.create_task(self._run_speed(), name="emulator-replay")

@@ -131,6 +131,36 @@ async def test_start_resyncs_then_passes_updates_on(clock: VirtualClock) -> None
     assert source.calls[0] == "watch"  # subscribed before the REST snapshot: no blind spot
 
 
+class OpeningUserStream(FakeUserStream):
+    """A source whose socket opens apart from the watch (a listenKey POST, a handshake)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(clock)
+        self.opened = asyncio.Event()
+
+    async def open_user_stream(self) -> None:
+        self.calls.append("open")
+        await self.clock.sleep(0.5)  # the socket takes a while; the snapshot must wait
+        self.opened.set()
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[str]:
+        # events are only kept once the socket is up: a snapshot before it has a blind spot
+        assert self.opened.is_set(), "REST snapshot taken before the user stream's socket"
+        return await super().fetch_open_orders(symbol)
+
+
+async def test_the_socket_is_open_before_the_rest_snapshot(clock: VirtualClock) -> None:
+    source, recorder = OpeningUserStream(clock), Recorder()
+    async with supervised(source, clock, recorder) as supervisor:
+        await clock.advance(1)
+        source.queue.put_nowait([update("o1")])
+        await clock.advance(1)
+        assert supervisor.is_connected
+        assert supervisor.reconnects == 0
+    assert source.calls[:3] == ["open", "watch", "open_orders"]
+    assert recorder.order == ["resync:start", "update:o1"]
+
+
 async def test_keepalive_runs_every_interval(clock: VirtualClock) -> None:
     source, recorder = FakeUserStream(clock), Recorder()
     start = clock.now_ms()
