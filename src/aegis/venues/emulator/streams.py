@@ -151,10 +151,14 @@ def depth(
 
 
 def premium_index(exchange: EmulatedExchange, symbol_id: str) -> dict[str, Any]:
-    """``GET premiumIndex``: mark = last price, funding from the funding file (else 0.0001)."""
+    """``GET premiumIndex``: mark = last price, funding from the funding file (else 0).
+
+    Without a funding file the emulator charges no funding, so it publishes a rate of 0: a
+    paper run settles the published rate and must match what a live account is charged.
+    """
     mark = exchange.last_price("usdm", symbol_id)
     now = exchange.now_ms("usdm", symbol_id)
-    rate = "0.0001"
+    rate = "0.00000000"
     for funding in exchange.data.funding:
         if funding.symbol_id == symbol_id:
             rate = _text(funding.rate_at(now)[0])
