@@ -57,6 +57,7 @@ class _OpenTrade:
     entry_ts_ns: int
     realised_before: Decimal
     fees_before: Decimal
+    funding_before: Decimal = _ZERO
 
 
 class TradeTracker:
@@ -83,10 +84,13 @@ class TradeTracker:
                 fill.ts_ns,
                 base.realised_pnl if before is not None else _ZERO,
                 base.fees_paid if before is not None else _ZERO,
+                base.funding_received if before is not None else _ZERO,
             )
             self._open[key] = state
         fees = after.fees_paid - state.fees_before
-        pnl = after.realised_pnl - state.realised_before - fees
+        # OR3: net of the funding the leg settled while the trade was open
+        funding = after.funding_received - state.funding_before
+        pnl = after.realised_pnl - state.realised_before - fees + funding
         is_open = after.quantity > _ZERO
         if not is_open:
             del self._open[key]

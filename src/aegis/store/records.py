@@ -17,6 +17,7 @@ class TradeRecord:
     """A round trip of a bot (flat to flat); ``trade_id`` is chosen by the caller.
 
     An open trade has no exit; writing the same ``trade_id`` again replaces it (closing it).
+    ``pnl`` is net of ``fees`` and of the funding the leg settled while the trade was open.
     """
 
     trade_id: str

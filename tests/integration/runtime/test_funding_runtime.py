@@ -194,6 +194,12 @@ async def test_live_books_the_exchange_payment_once_across_a_restart(
     summary = build_summary(two, time.perf_counter())
     assert summary["funding_paid"] == float(-amount)
     assert [Decimal(row["amount"]) for row in summary["run"]["funding"]] == [amount]
+    # the stored round trip (what the risk engine's cooldown reads) is net of it too
+    with open_store(settings) as store:
+        (trade,) = store.trades("default", bot_id=settings.bot_id)
+    assert not trade.is_open
+    assert trade.fees == entry.fee + exit_.fee
+    assert trade.pnl == trading - trade.fees + amount
 
 
 async def test_paper_settles_the_published_rate_and_round_trips_are_net_of_it(
