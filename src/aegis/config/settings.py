@@ -114,6 +114,9 @@ class RuntimeSettings(_Section):
     log_max_bytes: int = Field(default=10_000_000, gt=0)
     log_backups: int = Field(default=5, ge=0)
     user_stream_silence_s: float = Field(default=600.0, gt=0)
+    #: live: seconds between light REST requests that keep a connection open for the next
+    #: order (under aiohttp's 15 s idle limit); 0 turns them off
+    rest_keep_warm_s: float = Field(default=10.0, ge=0)
 
 
 class DatabaseSettings(_Section):

@@ -224,6 +224,10 @@ class RunSession:
             if self.services is not None:
                 self.services.start(supervisor)
             supervisor.start("user-stream", runtime.user_stream.run())
+            keep_warm = getattr(runtime.venue, "keep_warm", None)  # a ccxt venue (live)
+            keep_warm_s = self.settings.runtime.rest_keep_warm_s
+            if keep_warm is not None and keep_warm_s > 0:
+                supervisor.start("rest-keep-warm", keep_warm(keep_warm_s), critical=False)
             await self._start_health(runtime, info)
             if virtual is not None and stepper is not None:
                 driver = StepDriver(

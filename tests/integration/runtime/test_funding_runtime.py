@@ -156,6 +156,8 @@ async def test_live_books_the_exchange_payment_once_across_a_restart(
             await until(lambda: first.funding.book.booked_this_run >= 1)  # type: ignore[union-attr]
             assert first.step_driver is not None
             first.step_driver.gate.clear()  # hold the replay: the position is still open
+            # live: a connection is kept open for the next order (CcxtVenue.keep_warm)
+            assert first.supervisor.is_running("rest-keep-warm")
             first.supervisor.request_stop("test stop")
 
         stopper = asyncio.get_running_loop().create_task(stop_after_funding())
@@ -258,6 +260,7 @@ async def test_paper_restart_hands_the_open_position_back_to_the_simulator(
             await until(lambda: entered() and first.step_driver is not None)
             assert first.step_driver is not None
             first.step_driver.gate.clear()  # hold the replay before the funding time
+            assert not first.supervisor.is_running("rest-keep-warm")  # paper sends no orders
             first.supervisor.request_stop("test stop")
 
         stopper = asyncio.get_running_loop().create_task(stop_after_entry())
