@@ -27,7 +27,7 @@ from typer.testing import CliRunner, Result
 
 from aegis.cli.app import app
 from aegis.config import load_settings
-from aegis.engine.controls import load_pending
+from aegis.engine.controls import load_pending, pid_file
 from aegis.engine.journal import DurableJournal
 from aegis.engine.recovery import stored_next_sequence
 from aegis.engine.session import RunSession
@@ -415,3 +415,35 @@ async def test_a_config_with_an_empty_data_dir_has_nothing_to_do_and_leaves_the_
     assert server.stats()["requests"] == before  # not one request reached the emulator
     assert len(await other_client.fetch_open_orders(SYMBOL)) == 1
     assert await venue_position(other_client) == ENTRY_QUANTITY
+
+
+async def test_a_tenant_kill_with_one_bot_running_still_kills_the_stopped_bot_here(
+    bot_files: BotFiles, venue: CcxtVenue, server: EmulatorServer, other_client: Any
+) -> None:
+    """Bot A's runtime runs (it gets the request); bot B is stopped: its orders are killed now."""
+    with Store(bot_files.store_url) as store:
+        store.upgrade()
+        _, resting = await leave_bot_state(store, venue, server)
+        store.ensure_bot(TENANT, "A")
+    running = pid_file(bot_files.data_dir, "A")
+    running.parent.mkdir(parents=True, exist_ok=True)
+    running.write_text(str(os.getpid()), encoding="utf-8")  # a live pid: A "runs"
+
+    result = await invoke("kill", "--config", str(bot_files.config), "--wait", "0.2", "--json")
+
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["scope"] == KillScope.of_tenant(TENANT).to_json()
+    assert answer["runtime"] == ["A"]
+    assert answer["result"] is None  # A's runtime is a pid file here: it never answers
+    offline = answer["offline"]
+    assert offline["outcome"] == "executed_offline"
+    assert offline["cancelled"] == [resting.client_order_id]
+    [flatten_id] = offline["flatten_orders"]
+    server.step()
+    assert await other_client.fetch_open_orders(SYMBOL) == []
+    assert await venue_position(other_client) == 0
+    with Store(bot_files.store_url) as store:
+        flatten = store.get_order(TENANT, flatten_id)
+        assert flatten is not None
+        assert flatten.bot_id == BOT  # nothing was planned for the running bot

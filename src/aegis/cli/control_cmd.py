@@ -53,15 +53,19 @@ def _scope(tenant: str, bot: str | None, all_tenants: bool) -> KillScope:
     return KillScope.of_bot(tenant, bot) if bot else KillScope.of_tenant(tenant)
 
 
-def _running(folder: Path, store: Store, tenant: str, scope: KillScope) -> list[str]:
+def _bots_in_scope(
+    folder: Path, store: Store, tenant: str, scope: KillScope
+) -> tuple[list[str], list[str]]:
+    """Return the scope's bots whose runtime runs on this host, and the others."""
     from aegis.engine.controls import runtime_pid
     from aegis.engine.status import bot_ids
 
-    return [
-        b
-        for b in bot_ids(store, tenant)
-        if scope.covers(tenant, b) and runtime_pid(folder, b) is not None
-    ]
+    running: list[str] = []
+    stopped: list[str] = []
+    for bot in bot_ids(store, tenant):
+        if scope.covers(tenant, bot):
+            (running if runtime_pid(folder, bot) is not None else stopped).append(bot)
+    return running, stopped
 
 
 def _wait_outcome(
@@ -90,14 +94,16 @@ def _control(action: str, location: BotStore, bot: str | None, all_tenants: bool
         result: dict[str, Any] = {"request_id": request.request_id, "action": action,
                                   "actor": who, "scope": scope.to_json(),
                                   "store": location.to_json()}  # fmt: skip
-        running = _running(location.data_dir, store, tenant, scope)
+        running, stopped = _bots_in_scope(location.data_dir, store, tenant, scope)
+        if action == "kill" and (stopped or not running):
+            # RK5: a stopped bot's resting orders and positions are on the venue now; its
+            # next start would run the latched kill, but that may be never
+            result["offline"] = _kill_offline(store, location, scope, who, reason or "kill",
+                                              request.request_id, running)  # fmt: skip
         if running:
             result["runtime"] = running
             result["result"] = _wait_outcome(store, tenant, request.request_id, wait_s)
-        elif action == "kill":
-            result["offline"] = _kill_offline(store, location, scope, who, reason or "kill",
-                                              request.request_id)  # fmt: skip
-        else:
+        elif action != "kill":
             result["result"] = "queued: applied when the bot's runtime starts"
     if json_output:
         echo_json(result)
@@ -112,10 +118,14 @@ def _print_result(result: dict[str, Any], scope: KillScope, location: BotStore) 
     typer.echo(f"{result['action']} {scope.label()} by {result['actor']} "
                f"(store {database}, tenant {location.tenant}, {location.source})")  # fmt: skip
     offline = result.get("offline")
-    if offline is None:
+    if "runtime" in result:
+        typer.echo(f"  runtime of {', '.join(result['runtime'])}: {result.get('result')}")
+    elif offline is None:
         typer.echo(f"  {result.get('result')}")
+    if offline is None:
         return
-    typer.echo(f"  no runtime runs: executed here ({offline['outcome']})")
+    where = "the bots whose runtime is stopped" if "runtime" in result else "no runtime runs"
+    typer.echo(f"  {where}: executed here ({offline['outcome']})")
     typer.echo(f"  planned: {offline['planned_cancels']} cancel(s), "
                f"{offline['planned_flattens']} flatten(s)")  # fmt: skip
     if "cancelled" in offline:
@@ -128,13 +138,13 @@ def _print_result(result: dict[str, Any], scope: KillScope, location: BotStore) 
 
 
 def _kill_offline(store: Store, location: BotStore, scope: KillScope, actor: str, reason: str,
-                  request_id: str) -> dict[str, Any]:  # fmt: skip
+                  request_id: str, running: list[str]) -> dict[str, Any]:  # fmt: skip
     import asyncio
 
     from aegis.engine.offline import OfflineKill, kill_offline
 
     kill = OfflineKill(store, location.tenant, scope, actor, reason, request_id,
-                       location.settings, location.source)  # fmt: skip
+                       location.settings, location.source, frozenset(running))  # fmt: skip
     return asyncio.run(kill_offline(kill))
 
 

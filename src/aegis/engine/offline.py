@@ -17,7 +17,7 @@ resolved against the venue).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -55,10 +55,26 @@ class OfflineKill:
     settings: Settings
     #: where ``settings`` came from, for the operator: "config file bot.toml", ...
     source: str
+    #: bots of the scope whose runtime runs: each executes the kill itself, none is touched here
+    running: frozenset[str] = frozenset()
+
+    def covers(self, bot_id: str) -> bool:
+        """Return True when this offline kill acts for ``bot_id`` (in scope, not running)."""
+        return self.scope.covers(self.tenant, bot_id) and bot_id not in self.running
 
 
-def plan_offline(store: Store, tenant: str, scope: KillScope, actor: str, reason: str) -> KillPlan:
-    """Plan cancels and flattens for every bot of ``tenant`` inside ``scope``, from the store."""
+def plan_offline(
+    store: Store,
+    tenant: str,
+    scope: KillScope,
+    actor: str,
+    reason: str,
+    skip: Collection[str] = (),
+) -> KillPlan:
+    """Plan cancels and flattens for every bot of ``tenant`` inside ``scope``, from the store.
+
+    Bots in ``skip`` (their runtime runs and executes the kill itself) are left out.
+    """
     books: Sequence[BotBook] = [
         BotBook(
             tenant,
@@ -67,7 +83,7 @@ def plan_offline(store: Store, tenant: str, scope: KillScope, actor: str, reason
             tuple(p for p in store.positions(tenant, bot_id) if p.quantity > 0),
         )
         for bot_id in bot_ids(store, tenant)
-        if scope.covers(tenant, bot_id)
+        if scope.covers(tenant, bot_id) and bot_id not in skip
     ]
     return KillSwitch().engage(scope, books, actor, time.time_ns(), reason)
 
@@ -191,7 +207,7 @@ async def kill_offline(
     ``note`` when there was nothing to do or no venue to call, and ``outcome``.
     """
     store, tenant = kill.store, kill.tenant
-    plan = plan_offline(store, tenant, kill.scope, kill.actor, kill.reason)
+    plan = plan_offline(store, tenant, kill.scope, kill.actor, kill.reason, kill.running)
     summary = _planned(plan)
     if not plan.cancels and not plan.flattens:
         summary["note"] = _nothing_note(store, kill)
@@ -225,7 +241,7 @@ async def _on_venue(venue: Venue, kill: OfflineKill) -> dict[str, Any]:
             return {"resolved": [], "cancelled": [], "flatten_orders": [],
                     "errors": [f"venue {venue.name} unreachable: {error}"]}  # fmt: skip
         resolved, errors = await _resolve_pending(venue, kill)
-        plan = plan_offline(store, tenant, kill.scope, kill.actor, kill.reason)
+        plan = plan_offline(store, tenant, kill.scope, kill.actor, kill.reason, kill.running)
         done = await execute_offline(store, tenant, venue, plan)
         done["errors"] = errors + done["errors"]
         return {**_planned(plan), "resolved": resolved, **done}
@@ -245,7 +261,7 @@ async def _resolve_pending(venue: Venue, kill: OfflineKill) -> tuple[list[str], 
     resolved: list[str] = []
     errors: list[str] = []
     for bot_id in bot_ids(store, tenant):
-        if not kill.scope.covers(tenant, bot_id) or not store.pending_orders(tenant, bot_id):
+        if not kill.covers(bot_id) or not store.pending_orders(tenant, bot_id):
             continue
         try:
             results = await resolve_pending(venue, store, tenant, bot_id)
@@ -259,7 +275,7 @@ async def _resolve_pending(venue: Venue, kill: OfflineKill) -> tuple[list[str], 
 
 
 def _nothing_note(store: Store, kill: OfflineKill) -> str:
-    bots = [b for b in bot_ids(store, kill.tenant) if kill.scope.covers(kill.tenant, b)]
+    bots = [b for b in bot_ids(store, kill.tenant) if kill.covers(b)]
     if bots:
         return f"no open order and no position in the store for {', '.join(bots)}"
     # the likeliest cause is the wrong store: say which one was read
