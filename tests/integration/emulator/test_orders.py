@@ -206,4 +206,12 @@ async def test_leverage_margin_mode_and_position_mode(client, server) -> None:
     long = next(p for p in positions if p["info"]["positionSide"] == "LONG")
     assert long["contracts"] == pytest.approx(10)
     assert long["leverage"] == pytest.approx(5)
+    # hedge mode takes no reduceOnly, as Binance: the SELL on the LONG leg is what closes it
+    with pytest.raises(ccxt.BadRequest, match="-1106"):
+        await client.create_order(SYMBOL, "market", "sell", 10,
+                                  params={"positionSide": "LONG", "reduceOnly": True})  # fmt: skip
+    await client.create_order(SYMBOL, "market", "sell", 10, params={"positionSide": "LONG"})
+    server.step()
+    positions = await client.fetch_positions([SYMBOL], params={"useV2": True})
+    assert all(not p["contracts"] for p in positions if p["info"]["positionSide"] == "LONG")
     assert server.stats()["unhandled_count"] == 0

@@ -111,8 +111,11 @@ def _params(
             params["postOnly"] = True
         else:
             params["timeInForce"] = _TIME_IN_FORCE[order.time_in_force]
-    if order.reduce_only and instrument.kind.is_derivative:
+    position_side = order.position_side
+    hedged = position_side is not None and profile.uses_binance_filters
+    if position_side is not None and hedged:
+        params["positionSide"] = position_side.value.upper()
+    # Binance hedge mode refuses reduceOnly (-1106): the side against the leg closes it
+    if order.reduce_only and instrument.kind.is_derivative and not hedged:
         params["reduceOnly"] = True
-    if order.position_side is not None and profile.uses_binance_filters:
-        params["positionSide"] = order.position_side.value.upper()
     return params

@@ -59,6 +59,9 @@ def _check_futures_funds(
 ) -> None:
     if ledger.dual_side != (request.position_side != "BOTH"):
         raise errors.position_side_mismatch()
+    if ledger.dual_side and request.reduce_only:
+        # hedge mode: the side against the leg's positionSide is what closes it
+        raise errors.parameter_not_required("reduceOnly")
     if request.reduce_only or request.close_position:
         position = ledger.position(request.symbol_id, request.position_side).amount
         reduces = (position > 0 and request.side == "SELL") or (

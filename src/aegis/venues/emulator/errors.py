@@ -49,6 +49,11 @@ def mandatory_parameter(name: str) -> BinanceError:
     )
 
 
+def parameter_not_required(name: str) -> BinanceError:
+    """Answer -1106: a parameter sent where Binance does not take it (reduceOnly in hedge mode)."""
+    return BinanceError(-1106, f"Parameter '{name}' sent when not required.")
+
+
 def illegal_parameter(name: str, value: str) -> BinanceError:
     """Answer -1100 (illegal characters / value) naming the parameter and its value."""
     return BinanceError(-1100, f"Illegal characters found in parameter '{name}'; value: {value}.")

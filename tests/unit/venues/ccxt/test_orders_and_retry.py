@@ -234,3 +234,16 @@ def test_hedge_mode_order_sends_its_position_side() -> None:
                    position_side=PositionSide.SHORT)  # fmt: skip
     request = build_request(order, BTC, profile_for("binanceusdm"), reference_price=Decimal(50000))
     assert request.params["positionSide"] == "SHORT"
+
+
+def test_a_hedge_mode_exit_sends_no_reduce_only() -> None:
+    # Binance answers -1106 to reduceOnly in hedge mode: a SELL on the LONG leg closes it
+    exit_long = _order(OrderType.MARKET, price=None, side=OrderSide.SELL,
+                       position_side=PositionSide.LONG).replace(reduce_only=True)  # fmt: skip
+    request = build_request(exit_long, BTC, profile_for("binanceusdm"),
+                            reference_price=Decimal(50000))  # fmt: skip
+    assert request.params["positionSide"] == "LONG"
+    assert "reduceOnly" not in request.params
+    one_way = build_request(exit_long.replace(position_side=None), BTC,
+                            profile_for("binanceusdm"), reference_price=Decimal(50000))  # fmt: skip
+    assert one_way.params["reduceOnly"] is True
