@@ -26,7 +26,7 @@ from aegis.engine.journal import UNAVAILABLE_ERRORS
 from aegis.engine.recovery import save_snapshot
 from aegis.engine.runtime import TradingRuntime
 from aegis.engine.supervisor import Supervisor
-from aegis.execution.reconcile import Reconciler, ReconciliationReport
+from aegis.execution.reconcile import HealAction, Reconciler, ReconciliationReport, RecordKind
 from aegis.model.enums import OrderSide
 from aegis.model.errors import AegisError, OrderNotFound
 from aegis.model.signals import Action, Decision
@@ -136,6 +136,34 @@ class DurableServices:
             kinds=kinds,
         )
         self.durability.on_reconciliation(len(report.outcomes), ", ".join(kinds))
+
+    async def on_reconciliation_report(self, report: ReconciliationReport) -> None:
+        """Reconciler alert: trip and alert, then bring the running process in line (RC3)."""
+        self.on_reconciliation(report)
+        await self.heal_process(report)
+
+    async def heal_process(self, report: ReconciliationReport) -> None:
+        """Ask the venue about the open orders of every symbol whose orders were adopted.
+
+        The reconciler heals the store; the running order manager and portfolio would keep
+        their own view until a restart, and an operator's resume would trade on it. The venue's
+        answers go through the same idempotent ``OrderSync.confirm`` as a deterministic replay:
+        fills the process lacks are applied once, closed orders are closed.
+        """
+        symbols = sorted({
+            outcome.mismatch.symbol for outcome in report.outcomes
+            if outcome.action is HealAction.ADOPTED
+            and outcome.mismatch.record in (RecordKind.ORDER, RecordKind.FILL)
+        })  # fmt: skip
+        for symbol in symbols:
+            if symbol not in self.runtime.record.symbols or self.stop_event.is_set():
+                continue
+            try:
+                await self.runtime.order_sync.confirm(symbol)
+            except AegisError as error:
+                log.warning("process_heal_failed", symbol=symbol, error=str(error))
+                continue
+            log.info("process_healed", symbol=symbol, run_id=report.run_id)
 
     async def _after_reconnect(self) -> None:
         """RC1 / OR3: reconcile, then book funding missed while the stream was down."""

@@ -269,7 +269,7 @@ class RunSession:
             funding=None if funding is None else funding.poller,
         )  # fmt: skip
         if durable.reconciler is not None:
-            durable.reconciler.on_alert = services.on_reconciliation
+            durable.reconciler.on_alert = services.on_reconciliation_report
         self.services = services
         portfolio = runtime.pipeline.order_manager.portfolio
         # live: the venue's balances already hold every realised PnL the replay adds again
