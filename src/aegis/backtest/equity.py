@@ -47,19 +47,27 @@ def equity_curve(
     cash = np.empty(count)
     quantity = np.empty(count)
     is_open = np.empty(count, dtype=bool)
+    # a unit contract (spot, most linear perpetuals): "* contract_size" changes no value (at
+    # most a Decimal's exponent, which no float below sees), so the loop leaves it out
+    unit = contract_size == 1
     for index, fill in enumerate(fills):
-        signed = fill.quantity if fill.side is buy else -fill.quantity
+        size = fill.quantity
+        signed = size if fill.side is buy else -size
         # Exact Decimal running totals: float cumsums would leave 1e-19 "positions" behind.
-        cash_total -= signed * fill.price * contract_size
+        if unit:
+            cash_total -= signed * fill.price
+        else:
+            cash_total -= signed * fill.price * contract_size
         fee = fill.fee
         if fee:
-            if fill.fee_currency == quote:
+            fee_currency = fill.fee_currency
+            if fee_currency == quote:
                 cash_total -= fee
-            elif fill.fee_currency == base and signed > 0:
+            elif fee_currency == base and signed > 0:
                 signed -= fee
         net += signed
         cash[index] = float(cash_total)
-        quantity[index] = float(net * contract_size)
+        quantity[index] = float(net) if unit else float(net * contract_size)
         is_open[index] = net != 0
     bars = np.asarray(fill_bars, dtype=np.int64)
     # Several fills on one bar: only the state after the last one is seen at the close.

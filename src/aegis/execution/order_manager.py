@@ -227,14 +227,19 @@ class OrderManager:
         """
         symbol = plan.decision.symbol
         instrument = self.instruments[symbol]
-        quantity, price = instrument.normalise(
-            order_type,
-            plan.side,
-            quantity,
-            price,
-            reference_price=reference_price,
-            reduce_only=plan.reduce_only,
-        )
+        reduce_only = plan.reduce_only
+        if reference_price is None and not reduce_only:
+            # the defaults of both keywords: a positional call is the cheaper one (every order)
+            quantity, price = instrument.normalise(order_type, plan.side, quantity, price)
+        else:
+            quantity, price = instrument.normalise(
+                order_type,
+                plan.side,
+                quantity,
+                price,
+                reference_price=reference_price,
+                reduce_only=reduce_only,
+            )
         sequence = self.next_sequence
         bot_id = self.bot_id
         # positional: the same NEW order as Order(...), without its keyword parsing

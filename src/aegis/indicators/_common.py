@@ -105,7 +105,7 @@ def nan_array(length: int) -> FloatArray:
 
 
 FILTER_BLOCK = 65_536
-"""Bars solved per LAPACK call in `recursive_filter`: bounds its scratch to ~2 MB."""
+"""Bars solved per LAPACK call in `recursive_filter`: bounds its scratch to ~2.5 MB."""
 
 
 def recursive_filter(
@@ -114,18 +114,21 @@ def recursive_filter(
     """``y[start] = seed``; ``y[i] = decay * y[i-1] + gain * values[i]`` after; NaN before.
 
     This is the IIR form of both the EMA (decay = 1 - alpha) and Wilder's smoothing
-    (decay = (n - 1) / n). It runs at C speed as LAPACK's tridiagonal solver ``dgtsv`` on the
+    (decay = (n - 1) / n). It runs at C speed as LAPACK's tridiagonal solve on the
     lower-bidiagonal system ``y[i] - decay * y[i-1] = gain * values[i]``: with a unit diagonal
-    and ``|decay| < 1`` there is no pivoting, and the forward elimination computes exactly
-    ``b[i] + decay * y[i-1]``, the recurrence itself, bit for bit (the back substitution
-    divides by 1 and subtracts 0). The solver is numpy's own LAPACK (see `_lapack`): importing
-    ``scipy.linalg`` for it would cost the CLI ~28 MB and 0.15 s.
+    and ``|decay| < 1`` there is no pivoting, so the matrix is its own LU factorisation
+    (multipliers ``-decay``, U the identity) and ``dgttrs`` solves from it directly. Its forward
+    substitution computes exactly ``b[i] + decay * y[i-1]``, the recurrence itself, bit for bit
+    (the back substitution divides by 1 and subtracts 0), and it is the same arithmetic as
+    ``dgtsv`` on the same system, without ``dgtsv``'s factorisation. The solver is numpy's own
+    LAPACK (see `_lapack`): importing ``scipy.linalg`` for it would cost the CLI ~28 MB and 0.15 s.
 
     The system is solved in blocks of `FILTER_BLOCK` bars, written in place into the result:
-    one system over the whole history would need four more history-length arrays (dgtsv's
-    three diagonals and its right-hand side). Each block after the first starts with the last
-    value of the block before as an extra equation (``y = y_prev``), so the first bar of the
-    block is eliminated by the same LAPACK arithmetic as in one big system: bit-identical.
+    one system over the whole history would need history-length factor arrays. Each block after
+    the first starts with the last value of the block before as an extra equation
+    (``y = y_prev``), so the first bar of the block is eliminated by the same LAPACK arithmetic
+    as in one big system: bit-identical. The factors are built once and reused by every block
+    (``dgttrs`` does not overwrite them).
     """
     n = len(values)
     out = nan_array(n)
@@ -139,10 +142,12 @@ def recursive_filter(
     solve = tridiagonal_solver()
     block_size = FILTER_BLOCK
     block = min(n - start - 1, block_size)
-    # dgtsv overwrites the diagonals it is given: refilled before each block
-    subdiagonal = np.empty(block)
-    diagonal = np.empty(block + 1)
-    superdiagonal = np.empty(block)
+    # the LU factors of every block's system: L's multipliers, U = I, no row interchange
+    multipliers = np.full(block, -decay)
+    diagonal = np.ones(block + 1)
+    superdiagonal = np.zeros(block)
+    second_superdiagonal = np.zeros(max(block - 1, 1))
+    pivots = np.arange(1, block + 2, dtype=solve.pivot_dtype)
     # the first block as one system would start: its first right-hand side carries the seed
     first, stop = start + 1, min(start + 1 + block_size, n)
     while first < n:
@@ -152,12 +157,16 @@ def recursive_filter(
             out[first] += decay * seed
         size = len(rhs)
         if size > 1:
-            subdiagonal.fill(-decay)
-            diagonal.fill(1.0)
-            superdiagonal.fill(0.0)
-            info = solve(subdiagonal[: size - 1], diagonal[:size], superdiagonal[: size - 1], rhs)
+            info = solve(
+                multipliers[: size - 1],
+                diagonal[:size],
+                superdiagonal[: size - 1],
+                second_superdiagonal[: size - 2],
+                pivots[:size],
+                rhs,
+            )
             if info != 0:
-                raise ValueError(f"recursive_filter: dgtsv failed (info={info}) for decay={decay}")
+                raise ValueError(f"recursive_filter: dgttrs failed (info={info}) for decay={decay}")
         first, stop = stop, min(stop + block_size, n)
     return out
 

@@ -218,8 +218,9 @@ class Matcher:
         if self._fills is not None:
             self._fills.append(fill)
         positions = self._positions
-        # side.sign without the property call
-        positions[key] = positions.get(key, _ZERO) + quantity * (1 if side is _BUY else -1)
+        held = positions.get(key, _ZERO)
+        # side.sign applied without the property call or a multiplication (the same Decimal)
+        positions[key] = held + quantity if side is _BUY else held - quantity
         if remaining <= _ZERO:
             record.status = _FILLED
             del self._books[symbol][coid]

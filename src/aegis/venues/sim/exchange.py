@@ -147,13 +147,8 @@ class SimulatedExchange:
             # A plain market order: only the instrument's filters can refuse it, and without a
             # min notional they do not read the last price (the backtester's hot path).
             try:
-                instrument.check(
-                    order.type,
-                    order.side,
-                    order.quantity,
-                    order.price,
-                    reduce_only=order.reduce_only,
-                )
+                # reduce_only is False here (the default): no keyword, a cheaper call
+                instrument.check(order.type, order.side, order.quantity, order.price)
                 reason = None
             except OrderRejected as error:
                 reason = str(error)
@@ -174,9 +169,9 @@ class SimulatedExchange:
             order,
             self._instruments[symbol],
             venue_order_id,
-            ts_ns=ts_ns,
-            eligible_ns=ts_ns + self._latency_ns,
-            arrival_event=self._events.get(symbol, 0),
+            ts_ns,  # positional (ts_ns, eligible_ns, arrival_event): once per order
+            ts_ns + self._latency_ns,
+            self._events.get(symbol, 0),
         )
         self._orders[client_order_id] = record
         book = self._books.get(symbol)
