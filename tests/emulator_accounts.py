@@ -3,7 +3,8 @@
 Each is an async context manager, so a fixture is ``async with ...: yield``:
 ``xrp_emulator`` (step-driven, real XRP/USDT perpetual 5m candles, 20 of history, one funded
 account), ``bot_venue`` (the bot's ``CcxtVenue`` on that account) and ``raw_client`` (a second,
-plain ccxt client on the same account: what the exchange really holds).
+plain ccxt client on the same account: what the exchange really holds). ``exchange_section``
+is the ``[exchange]`` settings of a bot trading on an emulator that ``start_emulator`` started.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import ccxt.async_support as ccxt_async
 from pydantic import SecretStr
 
 from aegis.config import ExchangeSettings
+from aegis.engine.emulator import EmulatorHandle
 from aegis.venues.ccxt import CcxtVenue, RetryPolicy
 from aegis.venues.emulator import AccountSpec, EmulatorConfig, configure_ccxt
 from aegis.venues.emulator.server import EmulatorServer
@@ -68,3 +70,16 @@ async def raw_client(server: EmulatorServer, key: str, secret: str) -> AsyncIter
         yield exchange
     finally:
         await exchange.close()
+
+
+def exchange_section(emulator: EmulatorHandle) -> dict[str, Any]:
+    """Return the ``exchange`` settings of a bot on ``emulator``: its URL and demo account."""
+    account = emulator.exchange_settings
+    assert account.api_key is not None
+    assert account.api_secret is not None
+    return {
+        "name": "emulator",
+        "url": emulator.base_url,
+        "api_key": account.api_key.get_secret_value(),
+        "api_secret": account.api_secret.get_secret_value(),
+    }

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from tests.emulator_accounts import exchange_section
 from tests.integration.durability.conftest import FEE_BPS, SIZE, SYMBOL, run_session, until
 from tests.integration.runtime.conftest import PARAMS
 
@@ -47,12 +48,7 @@ async def test_restart_after_clean_stop_continues_like_an_uninterrupted_run(
     base = durable_settings("live")
     emulator = await start_emulator(base)
     try:
-        exchange = {
-            "name": "emulator",
-            "url": emulator.base_url,
-            "api_key": emulator.exchange_settings.api_key.get_secret_value(),  # type: ignore[union-attr]
-            "api_secret": emulator.exchange_settings.api_secret.get_secret_value(),  # type: ignore[union-attr]
-        }
+        exchange = exchange_section(emulator)
         settings = durable_settings("live", exchange=exchange,
                                     runtime={"warmup_candles": 30})  # fmt: skip
         first = RunSession(settings, install_signal_handlers=False)

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
+from tests.emulator_accounts import exchange_section
 
 from aegis.cli.run_summary import build_summary
 from aegis.config import Settings, load_settings
@@ -141,12 +142,7 @@ async def test_live_books_the_exchange_payment_once_across_a_restart(
     base = make_settings("live")
     emulator = await start_emulator(base)
     try:
-        exchange = {
-            "name": "emulator",
-            "url": emulator.base_url,
-            "api_key": emulator.exchange_settings.api_key.get_secret_value(),  # type: ignore[union-attr]
-            "api_secret": emulator.exchange_settings.api_secret.get_secret_value(),  # type: ignore[union-attr]
-        }
+        exchange = exchange_section(emulator)
         settings = make_settings("live", exchange=exchange)
         first = RunSession(settings, install_signal_handlers=False)
 
@@ -243,12 +239,7 @@ async def test_paper_restart_hands_the_open_position_back_to_the_simulator(
     base = make_settings("paper")
     emulator = await start_emulator(base)
     try:
-        exchange = {
-            "name": "emulator",
-            "url": emulator.base_url,
-            "api_key": emulator.exchange_settings.api_key.get_secret_value(),  # type: ignore[union-attr]
-            "api_secret": emulator.exchange_settings.api_secret.get_secret_value(),  # type: ignore[union-attr]
-        }
+        exchange = exchange_section(emulator)
         settings = make_settings("paper", exchange=exchange)
         first = RunSession(settings, install_signal_handlers=False)
 
