@@ -27,7 +27,7 @@ from typer.testing import CliRunner, Result
 
 from aegis.cli.app import app
 from aegis.config import load_settings
-from aegis.engine.controls import load_pending, pid_file
+from aegis.engine.controls import finish_request, load_pending, pid_file
 from aegis.engine.journal import DurableJournal
 from aegis.engine.recovery import stored_next_sequence
 from aegis.engine.session import RunSession
@@ -418,7 +418,11 @@ async def test_a_config_with_an_empty_data_dir_has_nothing_to_do_and_leaves_the_
 
 
 async def test_a_tenant_kill_with_one_bot_running_still_kills_the_stopped_bot_here(
-    bot_files: BotFiles, venue: CcxtVenue, server: EmulatorServer, other_client: Any
+    bot_files: BotFiles,
+    venue: CcxtVenue,
+    server: EmulatorServer,
+    other_client: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Bot A's runtime runs (it gets the request); bot B is stopped: its orders are killed now."""
     with Store(bot_files.store_url) as store:
@@ -447,3 +451,15 @@ async def test_a_tenant_kill_with_one_bot_running_still_kills_the_stopped_bot_he
         flatten = store.get_order(TENANT, flatten_id)
         assert flatten is not None
         assert flatten.bot_id == BOT  # nothing was planned for the running bot
+        # A's runtime executes the request and writes its outcome...
+        [request] = load_pending(store, TENANT)
+        finish_request(store, TENANT, request, "done", bot_id="A")
+        assert load_pending(store, TENANT) == []
+        assert [r.request_id for r in load_pending(store, TENANT, BOT)] == [request.request_id]
+    running.unlink()
+    # ...and B, stopped then, still executes it at its next start: its kill switch latches
+    session = await start_and_stop_the_bot(bot_files.config, monkeypatch)
+    assert session.durable is not None
+    assert session.durable.durability.kill_switch.latched() == [KillScope.of_tenant(TENANT)]
+    with Store(bot_files.store_url) as store:
+        assert load_pending(store, TENANT, BOT) == []

@@ -54,10 +54,22 @@ def request_control(
     return ControlRequest(payload["request_id"], action, actor, entry.ts_ns, entry.details)
 
 
-def pending_requests(entries: Iterable[AuditEntry]) -> list[ControlRequest]:
-    """Return the requests among ``entries`` without an outcome row, oldest first."""
+def pending_requests(
+    entries: Iterable[AuditEntry], bot_id: str | None = None
+) -> list[ControlRequest]:
+    """Return the requests among ``entries`` without an outcome row, oldest first.
+
+    With ``bot_id``: without an outcome row of that bot. A request for a whole tenant is
+    executed by each of its bots' runtimes (each writes its own outcome row), so one bot's
+    runtime handling it does not hide it from a bot that was stopped then: that bot still
+    executes it, and latches its kill switch, when it starts.
+    """
     entries = list(entries)
-    handled = {e.details.get("request_id") for e in entries if e.outcome != REQUESTED} - {None}
+    handled = {
+        e.details.get("request_id")
+        for e in entries
+        if e.outcome != REQUESTED and (bot_id is None or e.details.get("bot_id") in (None, bot_id))
+    } - {None}
     pending = [
         ControlRequest(str(e.details["request_id"]), e.action, e.actor, e.ts_ns, dict(e.details))
         for e in entries
@@ -69,9 +81,9 @@ def pending_requests(entries: Iterable[AuditEntry]) -> list[ControlRequest]:
     return sorted(pending, key=lambda r: r.ts_ns)
 
 
-def load_pending(store: Store, tenant: str) -> list[ControlRequest]:
-    """Return the tenant's unhandled control requests, oldest first."""
-    return pending_requests(store.audit_log(tenant, limit=_SCAN_LIMIT))
+def load_pending(store: Store, tenant: str, bot_id: str | None = None) -> list[ControlRequest]:
+    """Return the tenant's unhandled control requests (for ``bot_id``: by it), oldest first."""
+    return pending_requests(store.audit_log(tenant, limit=_SCAN_LIMIT), bot_id)
 
 
 def finish_request(

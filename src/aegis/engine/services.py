@@ -207,7 +207,7 @@ class DurableServices:
         if not self.durability.journal.is_available:
             return
         tenant, bot_id = self.durability.tenant, self.durability.bot_id
-        requests = await asyncio.to_thread(load_pending, self.store, tenant)
+        requests = await asyncio.to_thread(load_pending, self.store, tenant, bot_id)
         for request in requests:
             if not request.scope.covers(tenant, bot_id):
                 continue
