@@ -34,7 +34,6 @@ from aegis.engine.emulator import EmulatorHandle, start_emulator
 from aegis.engine.funding import FundingBook
 from aegis.engine.funding_setup import FundingParts, build_funding, start_funding
 from aegis.engine.paper import PaperVenue
-from aegis.engine.paper_funding import FundedPaperVenue
 from aegis.engine.preflight import PreflightReport, preflight
 from aegis.engine.recovery import recover
 from aegis.engine.runtime import TradingRuntime
@@ -130,13 +129,7 @@ class RunSession:
                 await self.emulator.stop()
 
     def _venue(self, exchange_settings: Any, base_url: str | None) -> Venue:
-        venue = build_venue(self.settings, exchange_settings, base_url)
-        if isinstance(venue, PaperVenue) and not isinstance(venue, FundedPaperVenue):
-            # OR3: the paper account settles perpetual funding as the backtest does
-            quotes = {quote_of(s) for s in self.settings.market.symbols}
-            cash = dict.fromkeys(sorted(quotes), Decimal(self.settings.sizing.cash))
-            return FundedPaperVenue(venue.market_data, venue.fill_model, cash)
-        return venue
+        return build_venue(self.settings, exchange_settings, base_url)
 
     async def _clocks(
         self, base_url: str | None

@@ -16,6 +16,7 @@ from aegis.engine.assembly import DurableParts, build_durable
 from aegis.engine.clock import wall_clock_ms
 from aegis.engine.metrics import RuntimeMetrics
 from aegis.engine.paper import PaperVenue
+from aegis.engine.paper_funding import FundedPaperVenue
 from aegis.engine.pipeline import SyncVenue, TradingPipeline
 from aegis.engine.preflight import PreflightReport
 from aegis.engine.recovery import stored_next_sequence
@@ -67,7 +68,7 @@ def fee_rate(settings: Settings) -> Decimal | None:
 
 
 def build_venue(settings: Settings, exchange_settings: Any, base_url: str | None) -> Venue:
-    """Return the ccxt venue of ``exchange_settings``, wrapped in a ``PaperVenue`` unless live."""
+    """Return the ccxt venue of ``exchange_settings``, wrapped in a paper venue unless live."""
     from aegis.venues.ccxt import CcxtVenue
 
     ccxt_name = "binanceusdm" if exchange_settings.name == "emulator" else exchange_settings.name
@@ -94,7 +95,8 @@ def build_venue(settings: Settings, exchange_settings: Any, base_url: str | None
         seed=settings.runtime.seed,
         fee_rate_override=fee_rate(settings),
     )
-    return PaperVenue(live, model, dict.fromkeys(sorted(quotes), cash))
+    # OR3: the paper account settles perpetual funding as the backtest does
+    return FundedPaperVenue(live, model, dict.fromkeys(sorted(quotes), cash))
 
 
 def build_pipeline(
