@@ -4,7 +4,8 @@ Each is an async context manager, so a fixture is ``async with ...: yield``:
 ``xrp_emulator`` (step-driven, real XRP/USDT perpetual 5m candles, 20 of history, one funded
 account), ``bot_venue`` (the bot's ``CcxtVenue`` on that account) and ``raw_client`` (a second,
 plain ccxt client on the same account: what the exchange really holds). ``exchange_section``
-is the ``[exchange]`` settings of a bot trading on an emulator that ``start_emulator`` started.
+is the ``[exchange]`` settings of a bot trading on an emulator that ``start_emulator`` started;
+``place_filled_market_orders`` fills an account with order history.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aegis.config import ExchangeSettings
 from aegis.engine.emulator import EmulatorHandle
 from aegis.venues.ccxt import CcxtVenue, RetryPolicy
 from aegis.venues.emulator import AccountSpec, EmulatorConfig, configure_ccxt
+from aegis.venues.emulator.engine import OrderRequest
 from aegis.venues.emulator.server import EmulatorServer
 
 XRP_5M_FILE = "binance-usdm_XRP-USDT-PERP_5m.csv.gz"
@@ -83,3 +85,23 @@ def exchange_section(emulator: EmulatorHandle) -> dict[str, Any]:
         "api_key": account.api_key.get_secret_value(),
         "api_secret": account.api_secret.get_secret_value(),
     }
+
+
+def place_filled_market_orders(server: EmulatorServer, key: str, count: int, prefix: str) -> None:
+    """Place ``count`` XRPUSDT market orders (buy, sell, buy...) through the emulator's Python
+    API (fast), ids ``<prefix>-<n>``, and fill them all.
+
+    A candle fills them in batches of 100: the venue keeps at most MAX_NUM_ORDERS (200) orders
+    open on a symbol.
+    """
+    account = server.exchange.accounts[key].venues["usdm"]
+    for n in range(count):
+        side = "BUY" if n % 2 == 0 else "SELL"
+        account.place(
+            OrderRequest("XRPUSDT", side, "MARKET", Decimal(10), None, None, "GTC", False,
+                         "BOTH", f"{prefix}-{n}"),
+            is_algo=False,
+        )  # fmt: skip
+        if n % 100 == 99:
+            server.step()
+    server.step()

@@ -187,8 +187,9 @@ async def leave_bot_state(
 ) -> tuple[Order, Order]:
     """Leave a long position and an accepted limit buy at ``limit_factor`` x the last price.
 
-    Far below the market (0.7) the limit keeps resting; above it (1.3) it fills at the next
-    candle, but the store never hears of that fill (the runtime stopped first).
+    Far below the market (0.7) the limit keeps resting; above it (1.04, inside the venue's
+    price band of 1.05 x the mark) it fills at the next candle, but the store never hears of
+    that fill (the runtime stopped first).
     """
     runtime = RuntimeLike(store, venue)
     entry = await runtime.place(OrderSide.BUY, ENTRY_QUANTITY, None)
@@ -364,7 +365,7 @@ async def test_a_fill_the_store_missed_is_adopted_first_and_the_whole_position_f
 ) -> None:
     with Store(bot_files.store_url) as store:
         store.upgrade()
-        _, missed = await leave_bot_state(store, venue, server, limit_factor="1.3")
+        _, missed = await leave_bot_state(store, venue, server, limit_factor="1.04")
     held = ENTRY_QUANTITY + RESTING_QUANTITY
     assert await venue_position(other_client) == held  # the store still says 50
 

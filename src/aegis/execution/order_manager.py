@@ -27,6 +27,7 @@ from aegis.model.errors import ConfigError, OrderRejected
 from aegis.model.events import Fill, OrderEventKind, OrderUpdate, new_update
 from aegis.model.ids import client_order_id
 from aegis.model.instrument import Instrument
+from aegis.model.limits import CONDITIONAL_TYPES, OpenOrderLimits
 from aegis.model.order import Order, new_order
 from aegis.model.portfolio import Portfolio
 from aegis.model.signals import Action, Decision
@@ -223,11 +224,16 @@ class OrderManager:
     ) -> Order:
         """Normalise and validate a new order; raise ``OrderRejected`` naming the filter.
 
-        ``reference_price`` (e.g. the last close) lets a market order's notional be checked.
+        ``reference_price`` (e.g. the last close) lets a market order's notional be checked,
+        and a limit price against the instrument's price band. An order beyond the venue's
+        open-order caps for the symbol is refused here too (PR2).
         """
         symbol = plan.decision.symbol
         instrument = self.instruments[symbol]
         reduce_only = plan.reduce_only
+        limits = instrument.open_order_limits
+        if limits is not None and self._open_count.get(symbol, 0) >= (limits.lowest or 0):
+            self._check_open_limits(symbol, order_type, limits)
         if reference_price is None and not reduce_only:
             # the defaults of both keywords: a positional call is the cheaper one (every order)
             quantity, price = instrument.normalise(order_type, plan.side, quantity, price)
@@ -262,6 +268,19 @@ class OrderManager:
         self.next_sequence = sequence + 1
         self._orders[order.client_order_id] = order
         return order
+
+    def _check_open_limits(
+        self, symbol: str, order_type: OrderType, limits: OpenOrderLimits
+    ) -> None:
+        conditional = sum(
+            1
+            for order in self._open.values()
+            if order.symbol == symbol and order.type in CONDITIONAL_TYPES
+        )
+        regular = self._open_count.get(symbol, 0) - conditional
+        found = limits.refusal(symbol, order_type, regular, conditional)
+        if found is not None:
+            raise OrderRejected(found[1], found[0])
 
     def skip_sequence(self) -> None:
         """Never use the next client id: something (a capital reservation) is keyed on it."""

@@ -38,6 +38,7 @@ from aegis.model.ids import (
     parse_client_order_id,
 )
 from aegis.model.instrument import Instrument, clean_decimal
+from aegis.model.limits import CONDITIONAL_TYPES, OpenOrderLimits, PriceBand
 from aegis.model.order import TRANSITIONS, Order
 from aegis.model.portfolio import Portfolio
 from aegis.model.position import Position
@@ -45,6 +46,7 @@ from aegis.model.signals import Action, Decision, JsonValue, sanitize_metadata
 
 __all__ = [
     "CLIENT_ORDER_ID_PATTERN",
+    "CONDITIONAL_TYPES",
     "FILL_EVENTS",
     "PENDING_STATUSES",
     "TERMINAL_STATUSES",
@@ -66,6 +68,7 @@ __all__ = [
     "JsonValue",
     "LiquidityRole",
     "MarketKind",
+    "OpenOrderLimits",
     "Order",
     "OrderEventKind",
     "OrderNotFound",
@@ -78,6 +81,7 @@ __all__ = [
     "Position",
     "PositionMode",
     "PositionSide",
+    "PriceBand",
     "RateLimited",
     "RejectReason",
     "StaleDataError",

@@ -9,10 +9,11 @@ from __future__ import annotations
 from decimal import Context, Decimal
 from typing import TYPE_CHECKING, Final
 
-from aegis.model.enums import OrderType, RejectReason
+from aegis.model.enums import OrderSide, OrderType, RejectReason
 
 if TYPE_CHECKING:
     from aegis.model.instrument import Instrument
+    from aegis.model.limits import PriceBand
 
 # Wide precision so price / tick never loses digits before it is rounded to an integer.
 WIDE: Final = Context(prec=60)
@@ -40,8 +41,13 @@ def find_violation(
     stop_price: Decimal | None,
     reference_price: Decimal | None,
     reduce_only: bool = False,
+    side: OrderSide | None = None,
 ) -> Violation | None:
-    """Return the first filter of ``instrument`` the order breaks, or None when it passes all."""
+    """Return the first filter of ``instrument`` the order breaks, or None when it passes all.
+
+    The price band is checked on a plain limit order when ``side`` and ``reference_price``
+    are given (a conditional order's price is checked by the venue when it triggers).
+    """
     if not quantity > 0:
         return (RejectReason.NOT_POSITIVE, "quantity", quantity, "", None)
     found = _price_violation(instrument, order_type, price, stop_price)
@@ -51,6 +57,17 @@ def find_violation(
     found = _quantity_violation(instrument, quantity, is_market)
     if found is not None:
         return found
+    band = instrument.price_band
+    if (
+        band is not None
+        and price is not None
+        and side is not None
+        and reference_price is not None
+        and order_type is OrderType.LIMIT
+    ):
+        found = _band_violation(band, side, price, reference_price)
+        if found is not None:
+            return found
     if price is not None:
         notional_price: Decimal | None = price
     elif stop_price is not None:
@@ -81,10 +98,29 @@ def rejection_message(symbol: str, order_type: OrderType, found: Violation) -> s
         return f"{field} {value} not allowed for a {order_type} order on {symbol}"
     if reason is RejectReason.NOT_POSITIVE:
         return f"{field} {value} must be positive for {symbol}"
+    if reason is RejectReason.PRICE_ABOVE_BAND or reason is RejectReason.PRICE_BELOW_BAND:
+        relation = "above" if reason is RejectReason.PRICE_ABOVE_BAND else "below"
+        return f"{field} {value} {relation} the {filter_name} {limit} for {symbol}"
     if filter_name in ("tick_size", "step_size"):
         return f"{field} {value} is not a multiple of {filter_name} {limit} for {symbol}"
     relation = "below" if "min" in filter_name else "above"
     return f"{field} {value} {relation} {filter_name} {limit} for {symbol}"
+
+
+def _band_violation(
+    band: PriceBand, side: OrderSide, price: Decimal, reference_price: Decimal
+) -> Violation | None:
+    down, up = band.multipliers(side)
+    reference = f"{reference_price} {band.reference}"
+    if up is not None and price > reference_price * up:
+        limit = reference_price * up
+        name = f"price band's maximum for a {side} ({up} x the {reference}):"
+        return (RejectReason.PRICE_ABOVE_BAND, "price", price, name, limit)
+    if down is not None and price < reference_price * down:
+        limit = reference_price * down
+        name = f"price band's minimum for a {side} ({down} x the {reference}):"
+        return (RejectReason.PRICE_BELOW_BAND, "price", price, name, limit)
+    return None
 
 
 def _price_violation(

@@ -8,6 +8,7 @@ from typing import Any
 
 from aegis.model.enums import MarketKind
 from aegis.model.errors import ConfigError
+from aegis.model.limits import OpenOrderLimits, PriceBand
 
 _ZERO = Decimal(0)
 _INFINITY = Decimal("Infinity")
@@ -124,4 +125,103 @@ def instrument_fields_from_binance(
         "min_price": _positive_or_none(value("PRICE_FILTER", "minPrice")),
         "max_price": _positive_or_none(value("PRICE_FILTER", "maxPrice")),
         "contract_size": contract_size,
+        "price_band": _price_band(filters, raw_symbol, kind),
+        "open_order_limits": _open_order_limits(filters, raw_symbol, kind),
     }
+
+
+def _price_band(
+    filters: Mapping[str, Mapping[str, Any]], symbol: str, kind: MarketKind
+) -> PriceBand | None:
+    """Read ``PERCENT_PRICE`` (futures: one end per side; old spot: both ends) or spot's
+    ``PERCENT_PRICE_BY_SIDE`` (both ends per side)."""
+    by_side = filters.get("PERCENT_PRICE_BY_SIDE")
+    try:
+        if by_side is not None:
+            bid_down, bid_up, ask_down, ask_up = (
+                _decimal(symbol, "PERCENT_PRICE_BY_SIDE", key, by_side.get(key))
+                for key in (
+                    "bidMultiplierDown",
+                    "bidMultiplierUp",
+                    "askMultiplierDown",
+                    "askMultiplierUp",
+                )
+            )
+            return PriceBand(
+                buy_down=bid_down,
+                buy_up=bid_up,
+                sell_down=ask_down,
+                sell_up=ask_up,
+                reference=_average_price_name(by_side),
+            )
+        percent = filters.get("PERCENT_PRICE")
+        if percent is None:
+            return None
+        down, up = _percent_multipliers(percent, symbol)
+        if kind is MarketKind.SPOT:
+            reference = _average_price_name(percent)
+            return PriceBand(
+                buy_down=down, buy_up=up, sell_down=down, sell_up=up, reference=reference
+            )
+        # USD-M: "BUY: price <= markPrice * multiplierUp; SELL: price >= markPrice * multiplierDown"
+        return PriceBand(buy_up=up, sell_down=down, reference="mark price")
+    except ConfigError as error:
+        raise ConfigError(f"{error} for Binance symbol {symbol}") from error
+
+
+def _percent_multipliers(percent: Mapping[str, Any], symbol: str) -> tuple[Decimal, Decimal]:
+    down = _decimal(symbol, "PERCENT_PRICE", "multiplierDown", percent.get("multiplierDown"))
+    up = _decimal(symbol, "PERCENT_PRICE", "multiplierUp", percent.get("multiplierUp"))
+    places = percent.get("multiplierDecimal")
+    raw_up = str(percent.get("multiplierUp"))
+    if places is not None and "." not in raw_up:
+        # Some listings (BTCSTUSDT, PENDING_TRADING) send the multipliers as integers scaled by
+        # 10^multiplierDecimal: "11500" / "8500" with 4 places mean 1.15 / 0.85.
+        scale = Decimal(10) ** int(str(places))
+        if up >= scale:
+            down, up = down / scale, up / scale
+    return down, up
+
+
+def _average_price_name(entry: Mapping[str, Any]) -> str:
+    minutes = entry.get("avgPriceMins")
+    if minutes in (None, 0, "0"):
+        return "last price"
+    return f"{minutes}-minute average price"
+
+
+def _open_order_limits(
+    filters: Mapping[str, Mapping[str, Any]], symbol: str, kind: MarketKind
+) -> OpenOrderLimits | None:
+    """Read ``MAX_NUM_ORDERS`` / ``MAX_NUM_ALGO_ORDERS`` (``limit`` on futures, ``maxNum...`` on
+    spot). Spot counts conditional orders in both caps, futures in the algo cap only."""
+    max_orders = _count(filters, symbol, "MAX_NUM_ORDERS", ("limit", "maxNumOrders"))
+    max_algo = _count(filters, symbol, "MAX_NUM_ALGO_ORDERS", ("limit", "maxNumAlgoOrders"))
+    if max_orders is None and max_algo is None:
+        return None
+    return OpenOrderLimits(
+        max_orders=max_orders,
+        max_conditional=max_algo,
+        conditional_in_max_orders=kind is MarketKind.SPOT,
+    )
+
+
+def _count(
+    filters: Mapping[str, Mapping[str, Any]], symbol: str, name: str, keys: tuple[str, ...]
+) -> int | None:
+    found = filters.get(name)
+    if found is None:
+        return None
+    for key in keys:
+        if key in found:
+            raw = found[key]
+            try:
+                value = int(str(raw))
+            except ValueError as error:
+                raise ConfigError(
+                    f"{name}.{key} {raw!r} is not an integer for Binance symbol {symbol}"
+                ) from error
+            if value < 1:
+                raise ConfigError(f"{name}.{key} {raw!r} must be >= 1 for Binance symbol {symbol}")
+            return value
+    raise ConfigError(f"Binance symbol {symbol} lacks {name}.{' or '.join(keys)}")

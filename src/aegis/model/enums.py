@@ -159,3 +159,7 @@ class RejectReason(StrEnum):
     MARKET_QTY_BELOW_MIN = "market_qty_below_min"
     MARKET_QTY_ABOVE_MAX = "market_qty_above_max"
     NOTIONAL_BELOW_MIN = "notional_below_min"
+    PRICE_ABOVE_BAND = "price_above_band"
+    PRICE_BELOW_BAND = "price_below_band"
+    TOO_MANY_OPEN_ORDERS = "too_many_open_orders"
+    TOO_MANY_OPEN_CONDITIONAL_ORDERS = "too_many_open_conditional_orders"

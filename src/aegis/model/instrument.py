@@ -27,8 +27,10 @@ from aegis.model._filters import Violation as Violation
 from aegis.model._filters import find_violation, rejection_message
 from aegis.model.enums import MarketKind, OrderSide, OrderType, RejectReason
 from aegis.model.errors import ConfigError, OrderRejected
+from aegis.model.limits import OpenOrderLimits, PriceBand
 
 ZERO: Final = Decimal(0)
+_LIMIT: Final = OrderType.LIMIT
 INFINITY: Final = Decimal("Infinity")
 PERMISSIVE_INCREMENT: Final = Decimal("1e-12")
 # Marks "same as the LOT_SIZE limit" for the market-order limits; replaced in __post_init__.
@@ -92,7 +94,9 @@ class Instrument:
     Grids are anchored at zero: a valid price is a multiple of ``tick_size`` and a valid quantity
     a multiple of ``step_size``. ``max_qty`` of ``Infinity`` means no maximum. The market-order
     limits default to the LOT_SIZE limits. ``contract_size`` converts quantity to base units
-    for notional checks and PnL.
+    for notional checks and PnL. ``price_band`` bounds a limit price around the venue's
+    reference price and ``open_order_limits`` caps the open orders per symbol (both None where
+    the venue publishes none).
     """
 
     symbol: str
@@ -111,6 +115,8 @@ class Instrument:
     contract_size: Decimal = Decimal(1)
     maker_fee_rate: Decimal = ZERO
     taker_fee_rate: Decimal = ZERO
+    price_band: PriceBand | None = None
+    open_order_limits: OpenOrderLimits | None = None
 
     def __post_init__(self) -> None:
         for name in ("tick_size", "step_size", "contract_size"):
@@ -217,7 +223,7 @@ class Instrument:
         Binance USD-M: a small residual position must always be closable.
         """
         found = find_violation(
-            self, order_type, quantity, price, stop_price, reference_price, reduce_only
+            self, order_type, quantity, price, stop_price, reference_price, reduce_only, side
         )
         return None if found is None else found[0]
 
@@ -235,17 +241,23 @@ class Instrument:
         """Raise ``OrderRejected`` naming symbol, field, value and filter if a filter fails.
 
         Passing inputs are memoised per instrument (the simulated exchange checks every order
-        again); the reference price only matters, and only joins the key, with a min notional.
+        again); the reference price only joins the key where it matters: with a min notional,
+        or for a limit price under a price band.
         """
-        reference_key = reference_price if self.min_notional > ZERO else None
-        key = (_CHECKED, order_type, quantity, price, stop_price, reference_key, reduce_only)
+        # inline: this runs for every order of a backtest (a method call costs more)
+        reference_key = (
+            reference_price
+            if self.min_notional > ZERO or (self.price_band is not None and order_type is _LIMIT)
+            else None
+        )
+        key = (_CHECKED, order_type, side, quantity, price, stop_price, reference_key, reduce_only)
         # _normalised_cache's lookup first, written out: every order is checked twice
         entry = _NORMALISED.get(id(self))
         cache = entry[1] if entry is not None and entry[0] is self else _normalised_cache(self)
         if key in cache:
             return
         found = find_violation(
-            self, order_type, quantity, price, stop_price, reference_price, reduce_only
+            self, order_type, quantity, price, stop_price, reference_price, reduce_only, side
         )
         if found is None:
             if len(cache) >= _NORMALISED_CACHE_SIZE:
@@ -272,7 +284,12 @@ class Instrument:
         Valid results are memoised per instrument: the instrument is immutable, so the same
         inputs always give the same answer (a strategy sends the same size again and again).
         """
-        reference_key = reference_price if self.min_notional > ZERO else None
+        # inline: this runs for every order of a backtest (a method call costs more)
+        reference_key = (
+            reference_price
+            if self.min_notional > ZERO or (self.price_band is not None and order_type is _LIMIT)
+            else None
+        )
         key = (order_type, side, quantity, price, stop_price, reference_key, reduce_only)
         entry = _NORMALISED.get(id(self))  # as in check
         cache = entry[1] if entry is not None and entry[0] is self else _normalised_cache(self)

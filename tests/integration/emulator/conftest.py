@@ -87,3 +87,29 @@ async def pro_client(server: EmulatorServer) -> AsyncIterator[ccxt_pro.binanceus
     exchange = _usdm(ccxt_pro, server.base_url, KEY, SECRET)
     yield exchange
     await exchange.close()  # type: ignore[attr-defined]
+
+
+SPOT_KEY, SPOT_SECRET = "spot-key", "spot-secret"
+
+
+@pytest.fixture
+async def spot_server(bundled_data_dir: Path) -> AsyncIterator[EmulatorServer]:
+    """Real BTC/USDT 5m candles listed on spot (and USD-M); one spot account of 1,000 USDT."""
+    config = EmulatorConfig(
+        data_files=(bundled_data_dir / "unknown_BTC-USDT_5m.csv.gz",),
+        accounts=(AccountSpec(SPOT_KEY, SPOT_SECRET, balance=Decimal(1000)),),
+        history_candles=20,
+    )
+    emulator = EmulatorServer(config)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def spot_client(spot_server: EmulatorServer) -> AsyncIterator[ccxt_async.binance]:
+    exchange = configure_ccxt(
+        ccxt_async.binance({"apiKey": SPOT_KEY, "secret": SPOT_SECRET}), spot_server.base_url
+    )
+    yield exchange
+    await exchange.close()  # type: ignore[attr-defined]

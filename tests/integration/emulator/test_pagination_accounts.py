@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import ccxt
 import pytest
+from tests.emulator_accounts import place_filled_market_orders
 
-from aegis.venues.emulator.engine import OrderRequest
 from aegis.venues.emulator.server import EmulatorServer
 
 from .conftest import KEY, SYMBOL
@@ -16,21 +14,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 ORDERS = 1_100
 
 
-def _place_many(server: EmulatorServer) -> None:
-    """1,100 market orders through the Python API (fast), all filled by one candle."""
-    venue = server.exchange.accounts[KEY].venues["usdm"]
-    for n in range(ORDERS):
-        side = "BUY" if n % 2 == 0 else "SELL"
-        request = OrderRequest("XRPUSDT", side, "MARKET", Decimal(10), None, None, "GTC", False,
-                               "BOTH", f"bulk-{n}")  # fmt: skip
-        venue.place(request, is_algo=False)
-    server.step()
-
-
 async def test_all_orders_and_user_trades_paginate_over_more_than_1000(
     client, server: EmulatorServer
 ) -> None:
-    _place_many(server)
+    place_filled_market_orders(server, KEY, ORDERS, "bulk")
     await client.load_markets()
     newest = await client.fetch_orders(SYMBOL)
     assert len(newest) == 500  # Binance's default page: the most recent orders

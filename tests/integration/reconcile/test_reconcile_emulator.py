@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.emulator_accounts import place_filled_market_orders
 from tests.integration.reconcile.conftest import KEY, SYMBOL
 
 from aegis.execution.reconcile import (
@@ -30,7 +31,6 @@ from aegis.model import (
 )
 from aegis.store import Store
 from aegis.venues.ccxt import CcxtVenue
-from aegis.venues.emulator.engine import OrderRequest
 from aegis.venues.emulator.server import EmulatorServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -74,17 +74,6 @@ async def _submit(venue: CcxtVenue, store: Store, order: Order, *, record_ack: b
     after = stored.apply(update)
     store.apply_order_update(TENANT, after, update)
     return after
-
-
-def _place_directly(server: EmulatorServer, count: int, prefix: str) -> None:
-    """Market orders through the emulator's Python API (fast), filled by the next candle."""
-    account = server.exchange.accounts[KEY].venues["usdm"]
-    for n in range(count):
-        side = "BUY" if n % 2 == 0 else "SELL"
-        request = OrderRequest("XRPUSDT", side, "MARKET", Decimal(10), None, None, "GTC", False,
-                               "BOTH", f"{prefix}-{n}")  # fmt: skip
-        account.place(request, is_algo=False)
-    server.step()
 
 
 async def _limit_price(venue: CcxtVenue, factor: str) -> Decimal:
@@ -166,7 +155,7 @@ async def test_position_closed_by_hand_is_a_position_drift_and_is_adopted(
 async def test_more_than_1000_historical_orders_are_all_compared(
     venue: CcxtVenue, store: Store, server: EmulatorServer
 ) -> None:
-    _place_directly(server, 1_100, "hist")
+    place_filled_market_orders(server, KEY, 1_100, "hist")
     report = await _reconciler(venue, store, ReconcilePolicy.ALERT).run("start")
     orders = {m.client_order_id for m in report.mismatches
               if m.kind is K.MISSING_LOCALLY and m.field == "order"}  # fmt: skip

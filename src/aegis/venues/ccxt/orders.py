@@ -8,8 +8,9 @@ from typing import Any, Final
 
 import structlog
 
-from aegis.model.enums import OrderType, TimeInForce
+from aegis.model.enums import OrderSide, OrderType, TimeInForce
 from aegis.model.instrument import Instrument
+from aegis.model.limits import CONDITIONAL_TYPES
 from aegis.model.order import Order
 from aegis.venues.ccxt.profiles import ExchangeProfile
 
@@ -19,10 +20,8 @@ log = structlog.get_logger(__name__)
 # small move between our check and the venue's does not turn into a venue rejection (PR2).
 REFERENCE_PRICE_MARGIN: Final = Decimal("0.995")
 
+_ONE: Final = Decimal(1)
 _TIME_IN_FORCE: Final = {TimeInForce.GTC: "GTC", TimeInForce.IOC: "IOC", TimeInForce.FOK: "FOK"}
-_CONDITIONAL: Final = frozenset(
-    {OrderType.STOP_MARKET, OrderType.STOP_LIMIT, OrderType.TAKE_PROFIT}
-)
 
 
 def wire_decimal(value: Decimal) -> str:
@@ -35,7 +34,7 @@ def wire_decimal(value: Decimal) -> str:
 
 def is_conditional(order_type: OrderType) -> bool:
     """Return True for trigger orders (Binance USD-M sends them to the algo-order API)."""
-    return order_type in _CONDITIONAL
+    return order_type in CONDITIONAL_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +64,16 @@ def build_request(
     if stop_price is not None:
         # a trigger is a level, not a fill price: round it to the nearest tick
         stop_price = instrument.round_price(stop_price, order.side, mode="nearest")
-    reference = None if reference_price is None else reference_price * REFERENCE_PRICE_MARGIN
+    reference = None
+    if reference_price is not None:
+        reference = reference_price * REFERENCE_PRICE_MARGIN
+        if order.type is OrderType.LIMIT:
+            # The venue bands a limit price around its own reference (Binance USD-M: the mark
+            # price), which may stand a little off our last price: move ours by the margin
+            # towards the side's bound, so that a price we accept the venue accepts too.
+            margin = _ONE - REFERENCE_PRICE_MARGIN
+            shift = _ONE - margin if order.side is OrderSide.BUY else _ONE + margin
+            reference = reference_price * shift
     quantity, price = instrument.normalise(
         order.type,
         order.side,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import structlog
 
-from aegis.model.enums import OrderStatus
+from aegis.model.enums import OrderStatus, OrderType
 from aegis.model.errors import (
     DuplicateClientOrderId,
     InsufficientFunds,
@@ -103,6 +103,9 @@ class Submitter:
         reference = None
         if order.price is None and order.stop_price is None and instrument.min_notional > 0:
             # a market order's notional is checked on the venue's last price (PR2)
+            reference = await venue.last_price(order.symbol)
+        elif order.type is OrderType.LIMIT and instrument.price_band is not None:
+            # so is a limit price against the venue's price band
             reference = await venue.last_price(order.symbol)
         return build_request(order, instrument, venue.profile, reference_price=reference)
 

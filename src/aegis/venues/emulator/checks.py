@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from aegis.venues.emulator import errors
 from aegis.venues.emulator.ledger import FuturesLedger, SpotLedger
 from aegis.venues.emulator.markets import SymbolSpec
+from aegis.venues.emulator.order_limits import OrderLimits
 
 if TYPE_CHECKING:
     from aegis.venues.emulator.engine import AccountVenue, OrderRequest
@@ -28,6 +29,7 @@ def check_order(venue: AccountVenue, request: OrderRequest, *, is_algo: bool) ->
     )
     if error is not None:
         raise error
+    _check_limits(venue, request, spec.limits, reference, is_algo=is_algo)
     if _client_id_in_use(venue, request.client_id, is_algo=is_algo):
         if venue.kind == "spot":
             raise errors.duplicate_client_order_id_spot()
@@ -38,6 +40,31 @@ def check_order(venue: AccountVenue, request: OrderRequest, *, is_algo: bool) ->
         _check_futures_funds(venue, request, reference, venue.ledger)
     else:
         _check_spot_funds(venue, request, spec, reference, venue.ledger)
+
+
+def _check_limits(
+    venue: AccountVenue,
+    request: OrderRequest,
+    limits: OrderLimits,
+    mark: Decimal,
+    *,
+    is_algo: bool,
+) -> None:
+    if request.type == "LIMIT" and request.price is not None:
+        error = limits.check_price(request.side, request.price, mark)
+        if error is not None:
+            raise error
+    symbol_id = request.symbol_id
+    error = limits.check_open(
+        request.type,
+        is_algo=is_algo,
+        open_types=(
+            o.type for o in venue.orders.values() if o.is_open and o.symbol_id == symbol_id
+        ),
+        open_algos=sum(1 for a in venue.algos.values() if a.is_open and a.symbol_id == symbol_id),
+    )
+    if error is not None:
+        raise error
 
 
 def _client_id_in_use(venue: AccountVenue, client_id: str, *, is_algo: bool) -> bool:

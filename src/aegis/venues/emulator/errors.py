@@ -105,10 +105,30 @@ def quantity_not_multiple_of_step() -> BinanceError:
 
 
 def price_out_of_range(kind: str) -> BinanceError:
-    """Answer -4013/-4016 for a price below minPrice / above maxPrice."""
+    """Answer -4013/-4002 for a price below minPrice / above maxPrice."""
     if kind == "min":
         return BinanceError(-4013, "Price less than min price.")
-    return BinanceError(-4016, "Limit price can't be higher than the max price.")
+    return BinanceError(-4002, "Price greater than max price.")
+
+
+def price_above_multiplier_cap(cap: str) -> BinanceError:
+    """Answer -4016 for a buy limit above mark price x PERCENT_PRICE.multiplierUp (USD-M)."""
+    return BinanceError(-4016, f"Limit price can't be higher than {cap}.")
+
+
+def price_below_multiplier_floor(floor: str) -> BinanceError:
+    """Answer -4024 for a sell limit below mark price x PERCENT_PRICE.multiplierDown (USD-M)."""
+    return BinanceError(-4024, f"Limit price can't be lower than {floor}.")
+
+
+def max_open_orders_reached() -> BinanceError:
+    """Answer -2025 when MAX_NUM_ORDERS orders are already open on the symbol (USD-M)."""
+    return BinanceError(-2025, "Reach max open order limit.")
+
+
+def max_stop_orders_reached() -> BinanceError:
+    """Answer -4045 when MAX_NUM_ALGO_ORDERS conditional orders are already open (USD-M)."""
+    return BinanceError(-4045, "Reach max stop order limit.")
 
 
 def min_notional(notional: str) -> BinanceError:

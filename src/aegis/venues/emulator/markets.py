@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from aegis.venues.emulator import errors
 from aegis.venues.emulator.errors import BinanceError
+from aegis.venues.emulator.order_limits import OrderLimits
 
 MarketKind = Literal["usdm", "spot"]
 MARKET_KINDS: tuple[MarketKind, ...] = ("usdm", "spot")
@@ -164,6 +165,7 @@ class SymbolSpec:
     min_notional: Decimal
     price_precision: int
     quantity_precision: int
+    limits: OrderLimits
 
     @classmethod
     def from_entry(cls, kind: MarketKind, entry: dict[str, Any]) -> SymbolSpec:
@@ -195,6 +197,7 @@ class SymbolSpec:
             market_min_qty=_dec(market_lot, "minQty", "0"),
             market_max_qty=market_max,
             min_notional=min_notional,
+            limits=OrderLimits.from_filters(kind, entry["filters"]),
             price_precision=int(entry.get("pricePrecision", _decimals(str(tick)))),
             quantity_precision=int(
                 entry.get(

@@ -372,3 +372,20 @@ def test_fill_model_rejects_bad_parameters() -> None:
         FillModel(slippage_bps=-1)
     with pytest.raises(ConfigError, match="latency_ms"):
         FillModel(latency_ms=-5)
+
+
+def test_limit_price_outside_the_venue_band_is_rejected_against_the_last_price(
+    xrp: Instrument,
+) -> None:
+    # XRPUSDT's real PERCENT_PRICE: a buy at most 1.05 x, a sell at least 0.95 x the reference
+    exchange = SimulatedExchange({xrp.symbol: xrp}, FillModel())
+    exchange.on_candle(xrp.symbol, 0, 0.5, 0.51, 0.49, 0.5, 1e6)
+    too_high = make_order(BUY, OrderType.LIMIT, "20", price="0.5251", symbol=xrp.symbol)
+    updates = exchange.submit(too_high, candle_ns(1))
+    assert kinds(updates) == [E.REJECT]
+    assert updates[0].reason is not None
+    assert "above the price band's maximum for a buy" in updates[0].reason
+    too_low = make_order(SELL, OrderType.LIMIT, "20", price="0.4749", symbol=xrp.symbol)
+    assert kinds(exchange.submit(too_low, candle_ns(1))) == [E.REJECT]
+    passive = make_order(BUY, OrderType.LIMIT, "40", price="0.25", symbol=xrp.symbol)
+    assert kinds(exchange.submit(passive, candle_ns(1))) == [E.ACCEPT]
