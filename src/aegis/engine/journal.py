@@ -3,10 +3,11 @@
 ``DurableJournal`` is the one writer between the runtime and ``aegis.store.Store`` (OR2, PE2,
 PE4). ``write_intent`` commits an order before the venue is called; it raises
 ``DatabaseUnavailable`` when the database cannot take it, so an intent that was not written is
-never sent. ``record_update`` writes an order's new state, its event, fill, position leg and round
-trip in one ``Store.apply_order_update`` transaction. While the database is away (PostgreSQL
-restarting, SQLite locked), updates, thoughts and audit rows queue in an in-memory backlog, in
-order, that ``flush`` writes when the database is back: nothing the venue told us is lost.
+never sent. ``record_update`` writes an order's new state, its event, fill, position legs and
+round trips in one ``Store.apply_order_update`` transaction (two legs and two round trips when
+a one-way fill goes through zero). While the database is away (PostgreSQL restarting, SQLite
+locked), updates, thoughts and audit rows queue in an in-memory backlog, in order, that
+``flush`` writes when the database is back: nothing the venue told us is lost.
 
 ``start_writer`` moves every write except the intent onto one ordered writer thread
 (``OrderedWriter``): they happen after the venue answered, so the event loop does not wait for
@@ -23,18 +24,16 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any, Final
 
 import structlog
 from sqlalchemy.exc import DBAPIError
 
 from aegis.engine.journal_writer import Job, OrderedWriter, Write
-from aegis.execution.reconcile import PositionBook
-from aegis.model.enums import PositionSide
+from aegis.engine.record import TradeTracker as TradeTracker  # recovery imports it from here
+from aegis.execution.reconcile import PositionBook, split_one_way_flip
 from aegis.model.errors import AegisError
-from aegis.model.events import Fill, OrderUpdate
+from aegis.model.events import OrderUpdate
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
 from aegis.model.position import Position
@@ -42,72 +41,12 @@ from aegis.store import DuplicateFill, Store, TradeRecord
 
 log = structlog.get_logger(__name__)
 
-_ZERO: Final = Decimal(0)
 #: errors that mean "the database is not reachable right now", not "this write is wrong"
 UNAVAILABLE_ERRORS: Final = (DBAPIError,)
 
 
 class DatabaseUnavailable(AegisError):
     """The database did not take a write; retry later (the runtime pauses entries meanwhile)."""
-
-
-@dataclass(slots=True)
-class _OpenTrade:
-    trade_id: str
-    entry_ts_ns: int
-    realised_before: Decimal
-    fees_before: Decimal
-    funding_before: Decimal = _ZERO
-
-
-class TradeTracker:
-    """Round trips per position leg, derived from the leg before and after each fill (PE2)."""
-
-    def __init__(self, bot_id: str, open_trades: Iterable[TradeRecord] = ()) -> None:
-        self.bot_id = bot_id
-        self._open: dict[tuple[str, PositionSide], _OpenTrade] = {}
-        self._restored = {(t.symbol, t.side): t for t in open_trades if t.is_open}
-
-    def on_fill(self, fill: Fill, before: Position | None, after: Position) -> TradeRecord | None:
-        """Return the trade a fill opened, grew or closed on leg ``after`` (None: no change)."""
-        key = (after.symbol, after.side)
-        held_before = _ZERO if before is None else before.quantity
-        state = self._open.get(key)
-        if state is None and key in self._restored:
-            restored = self._restored.pop(key)
-            state = _OpenTrade(restored.trade_id, restored.entry_ts_ns, _ZERO, _ZERO)
-            self._open[key] = state
-        if state is None or held_before == _ZERO:
-            base = before if before is not None else after
-            state = _OpenTrade(
-                f"{fill.client_order_id}:{after.side}",
-                fill.ts_ns,
-                base.realised_pnl if before is not None else _ZERO,
-                base.fees_paid if before is not None else _ZERO,
-                base.funding_received if before is not None else _ZERO,
-            )
-            self._open[key] = state
-        fees = after.fees_paid - state.fees_before
-        # OR3: net of the funding the leg settled while the trade was open
-        funding = after.funding_received - state.funding_before
-        pnl = after.realised_pnl - state.realised_before - fees + funding
-        is_open = after.quantity > _ZERO
-        if not is_open:
-            del self._open[key]
-        return TradeRecord(
-            trade_id=state.trade_id,
-            bot_id=self.bot_id,
-            symbol=after.symbol,
-            side=after.side,
-            entry_ts_ns=state.entry_ts_ns,
-            entry_price=after.average_entry_price,
-            quantity=after.quantity if is_open else held_before,
-            pnl=pnl,
-            fees=fees,
-            is_open=is_open,
-            exit_ts_ns=None if is_open else fill.ts_ns,
-            exit_price=None if is_open else fill.price,
-        )
 
 
 OnAvailability = Callable[[bool, str], None]
@@ -137,7 +76,8 @@ class DurableJournal:
         self.tenant = tenant
         self.bot_id = bot_id
         self.book = PositionBook(positions, instruments)
-        self.trades = TradeTracker(bot_id, open_trades)
+        self._trades = TradeTracker(bot_id, open_trades)
+        self._trades.resume(self.book.legs())
         self.on_availability = on_availability
         self.on_round_trip = on_round_trip
         self._available = True
@@ -150,6 +90,17 @@ class DurableJournal:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failure: str | None = None
         self._owner_thread = threading.get_ident()
+
+    @property
+    def trades(self) -> TradeTracker:
+        """Return the round-trip tracker."""
+        return self._trades
+
+    @trades.setter
+    def trades(self, tracker: TradeTracker) -> None:
+        # recovery sets ``book`` from the store, then this: restored trades resume on its legs
+        tracker.resume(self.book.legs())
+        self._trades = tracker
 
     @property
     def is_available(self) -> bool:
@@ -237,35 +188,37 @@ class DurableJournal:
 
     # ----------------------------------------------------------------- updates (PE2)
     def record_update(self, order_after: Order, update: OrderUpdate) -> None:
-        """Write one applied update with its fill, position leg and trade in one transaction."""
-        position: Position | None = None
-        trade: TradeRecord | None = None
+        """Write one applied update with its fill, position legs and trades in one transaction.
+
+        A one-way fill through zero moves two legs: it is applied in two parts (the one that
+        closes the held leg, then the rest that opens the other), so the closed leg is stored
+        flat and its round trip closed, and the opened leg and its new round trip are written
+        beside them, in the same transaction.
+        """
+        positions: list[Position] = []
+        trades: list[TradeRecord] = []
         fill = update.fill
         if fill is not None:
-            before = self._leg(fill)
-            position = self.book.apply(fill)
-            trade = self.trades.on_fill(fill, before, position)
-            if trade is not None and not trade.is_open and self.on_round_trip is not None:
-                self.on_round_trip(trade)
+            legs = self.book.legs()
+            for index, part in enumerate(split_one_way_flip(fill, legs)):
+                if index:
+                    legs = self.book.legs()  # a flip's second part: the first one moved a leg
+                before = {leg.side: leg for leg in legs if leg.symbol == part.symbol}
+                after = self.book.apply(part)
+                positions.append(after)
+                trades.append(self.trades.on_fill(part, before.get(after.side), after))
+        if self.on_round_trip is not None:
+            for trade in trades:
+                if not trade.is_open:
+                    self.on_round_trip(trade)
         tenant = self.tenant
 
         def write() -> None:
             self.store.apply_order_update(
-                tenant, order_after, update, position=position, trade=trade
+                tenant, order_after, update, positions=positions, trades=trades
             )
 
         self.submit(f"update {update.client_order_id} {update.kind}", write)
-
-    def _leg(self, fill: Fill) -> Position | None:
-        side = fill.position_side
-        for leg in self.book.legs():
-            if leg.symbol != fill.symbol:
-                continue
-            if side is not None and leg.side is side:
-                return leg
-            if side is None and leg.quantity > _ZERO:
-                return leg
-        return None
 
     # ----------------------------------------------------------------- other writes
     def record_thought(self, text: str, **fields: Any) -> None:

@@ -1,13 +1,28 @@
-"""What a run leaves behind for its summary: the candles seen, fills and their bars, decisions."""
+"""What a run leaves behind: the candles seen, fills and their bars, decisions, round trips.
+
+``RunRecord`` feeds the run's summary. ``TradeTracker`` derives the round trips the journal
+stores (PE2) from the position legs before and after each fill, with the semantics of
+``aegis.backtest.build_round_trips``: a one-way fill through zero is split by
+``split_one_way_flip`` into the part that closes the held leg (it ends that round trip) and the
+rest, which opens the other leg and the next round trip, each with its pro-rata share of the
+fee, so that live stored trades and backtest round trips agree.
+"""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Final
 
+from aegis.model.enums import PositionSide
 from aegis.model.events import Fill
+from aegis.model.position import Position
 from aegis.model.signals import Decision
+from aegis.store import TradeRecord
+
+_ZERO: Final = Decimal(0)
 
 
 @dataclass(slots=True)
@@ -55,3 +70,121 @@ class RunRecord:
         """Remember a decision for the live view."""
         self.recent_decisions.append(decision)
         self.decisions_taken += 1
+
+
+@dataclass(slots=True)
+class _OpenTrade:
+    trade_id: str
+    entry_ts_ns: int
+    # the leg's net realised PnL (after fees and funding) and fees when the trade opened
+    net_before: Decimal
+    fees_before: Decimal
+    entered: Decimal = _ZERO
+    entry_notional: Decimal = _ZERO
+    exited: Decimal = _ZERO
+    exit_notional: Decimal = _ZERO
+
+
+class TradeTracker:
+    """Round trips per position leg, derived from the leg before and after each fill (PE2).
+
+    A trade opens when its leg leaves flat and closes when the leg is flat again. Its ``pnl``
+    is what the leg realised meanwhile net of fees and funding; ``quantity`` is the quantity
+    entered, ``entry_price`` / ``exit_price`` the quantity-weighted averages of the entries /
+    exits (as ``aegis.backtest.RoundTrip``). ``open_trades`` are the store's open trades at a
+    restart: ``resume`` (or else the first fill of their leg) carries them on. On a leg with
+    earlier trips the baseline is what their stored ``pnl`` and ``fees`` imply, so funding
+    settled between the trade's last write and the restart is not counted in it. The exit
+    average counts the exits seen since the restart.
+    """
+
+    def __init__(self, bot_id: str, open_trades: Iterable[TradeRecord] = ()) -> None:
+        self.bot_id = bot_id
+        self._open: dict[tuple[str, PositionSide], _OpenTrade] = {}
+        self._restored = {(t.symbol, t.side): t for t in open_trades if t.is_open}
+
+    def resume(self, legs: Iterable[Position]) -> None:
+        """Carry on the restored open trades whose leg in ``legs`` (the store's) is open.
+
+        Their baseline is taken now, so funding the leg settles before its next fill counts in
+        the trade.
+        """
+        for leg in legs:
+            key = (leg.symbol, leg.side)
+            restored = self._restored.get(key)
+            if restored is not None and leg.quantity and key not in self._open:
+                self._open[key] = _resumed(self._restored.pop(key), leg)
+
+    def on_fill(self, fill: Fill, before: Position | None, after: Position) -> TradeRecord:
+        """Return the trade ``fill`` opened, grew, reduced or closed on leg ``after``.
+
+        ``before`` is the same leg (symbol and side) before the fill, None if it did not
+        exist. A one-way fill through zero must be split first (``split_one_way_flip``).
+        """
+        key = (after.symbol, after.side)
+        held_before = _ZERO if before is None else before.quantity
+        state = self._open.get(key)
+        restored = self._restored.pop(key, None)
+        if state is None and restored is not None and before is not None and held_before:
+            state = _resumed(restored, before)
+        if state is None or not held_before:
+            state = _OpenTrade(
+                f"{fill.client_order_id}:{after.side}",
+                fill.ts_ns,
+                _ZERO if before is None else before.net_realised_pnl,
+                _ZERO if before is None else before.fees_paid,
+            )
+        moved = after.quantity - held_before
+        if moved > _ZERO:
+            state.entered += moved
+            state.entry_notional += moved * fill.price
+        elif moved < _ZERO:
+            state.exited -= moved
+            state.exit_notional -= moved * fill.price
+        is_open = after.quantity > _ZERO
+        if is_open:
+            self._open[key] = state
+        else:
+            self._open.pop(key, None)
+        return _record(self.bot_id, state, fill, after, is_open)
+
+
+def _resumed(restored: TradeRecord, leg: Position) -> _OpenTrade:
+    fees_before = leg.fees_paid - restored.fees
+    # The leg's only trip (no fee paid before it): all the leg holds is the trade's, with
+    # every funding payment it settled. Earlier trips on the leg: the trade's stored pnl
+    # singles out its share of the leg's net PnL; funding the leg settled after the trade's
+    # last write and before the restart is not in that pnl, so it stays with the earlier trips.
+    net_before = leg.net_realised_pnl - restored.pnl if fees_before else _ZERO
+    return _OpenTrade(
+        restored.trade_id,
+        restored.entry_ts_ns,
+        net_before,
+        fees_before,
+        entered=restored.quantity,
+        entry_notional=restored.quantity * restored.entry_price,
+    )
+
+
+def _record(
+    bot_id: str, state: _OpenTrade, fill: Fill, after: Position, is_open: bool
+) -> TradeRecord:
+    entered = state.entered
+    entry_price = state.entry_notional / entered if entered else after.average_entry_price
+    exit_price: Decimal | None = None
+    if not is_open:
+        exit_price = state.exit_notional / state.exited if state.exited else fill.price
+    return TradeRecord(
+        trade_id=state.trade_id,
+        bot_id=bot_id,
+        symbol=after.symbol,
+        side=after.side,
+        entry_ts_ns=state.entry_ts_ns,
+        entry_price=entry_price,
+        quantity=entered if entered else after.quantity,
+        pnl=after.net_realised_pnl - state.net_before,
+        fees=after.fees_paid - state.fees_before,
+        is_open=is_open,
+        exit_ts_ns=None if is_open else fill.ts_ns,
+        exit_price=exit_price,
+    )

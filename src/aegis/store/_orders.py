@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Connection, bindparam, case, select, update
 from sqlalchemy.exc import IntegrityError
@@ -186,12 +186,18 @@ class OrderRepository(StoreBase):
         fill: Fill | None = None,
         position: Position | None = None,
         trade: TradeRecord | None = None,
+        positions: Sequence[Position] = (),
+        trades: Sequence[TradeRecord] = (),
     ) -> None:
         """Write the order's new state, the event, its fill, position and trade atomically (PE2).
 
-        ``fill`` defaults to ``update_event.fill``. A terminal order releases its capital
-        reservation in the same transaction. Raises ``UnknownOrder`` for an order never
-        recorded and ``DuplicateFill`` (nothing written) when the fill is already stored.
+        ``fill`` defaults to ``update_event.fill``. ``positions`` / ``trades`` are further legs
+        and round trips of the same update, written after ``position`` / ``trade`` in the same
+        transaction: a one-way fill through zero moves two legs (the closed one, flat, and the
+        opened one) and ends one round trip while it starts the next. A terminal order
+        releases its capital reservation in the same transaction. Raises ``UnknownOrder`` for
+        an order never recorded and ``DuplicateFill`` (nothing written) when the fill is
+        already stored.
         """
         require_tenant(tenant)
         if order_after.client_order_id != update_event.client_order_id:
@@ -209,14 +215,15 @@ class OrderRepository(StoreBase):
             if applied_fill is not None:
                 self._write_fill(connection, tenant, order_after.bot_id, applied_fill)
                 self._fault("fill")
-            if position is not None:
-                values = position_values(tenant, order_after.bot_id, position, self._now())
+            legs = list(positions) if position is None else [position, *positions]
+            for leg in legs:
+                values = position_values(tenant, order_after.bot_id, leg, self._now())
                 self._upsert(
                     connection, POSITIONS, values, ("tenant_id", "bot_id", "symbol", "side")
                 )
                 self._fault("position")
-            if trade is not None:
-                values = trade_values(tenant, trade, self._now())
+            for round_trip in [trade, *trades] if trade is not None else trades:
+                values = trade_values(tenant, round_trip, self._now())
                 self._upsert(connection, TRADES, values, ("tenant_id", "bot_id", "trade_id"))
                 self._fault("trade")
             if order_after.status.is_terminal:

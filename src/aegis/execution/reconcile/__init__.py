@@ -6,7 +6,7 @@ heals by policy; ``resolve_pending`` is the startup recovery of pending orders. 
 ``from aegis.execution.reconcile import Reconciler``.
 """
 
-from aegis.execution.reconcile._positions import PositionBook
+from aegis.execution.reconcile._positions import PositionBook, split_one_way_flip
 from aegis.execution.reconcile._types import (
     HealAction,
     LocalState,
@@ -22,6 +22,7 @@ from aegis.execution.reconcile.compare import compare_states
 from aegis.execution.reconcile.heal import ADOPTED_TAG, UNKNOWN_ORDER_RULES, OrderHealer
 from aegis.execution.reconcile.reconciler import (
     DEFAULT_INTERVAL_S,
+    TRIGGER_KILL,
     TRIGGER_PERIODIC,
     TRIGGER_RECONNECT,
     TRIGGER_START,
@@ -35,6 +36,7 @@ from aegis.execution.reconcile.recovery import TRIGGER_RECOVERY, PendingResoluti
 __all__ = [
     "ADOPTED_TAG",
     "DEFAULT_INTERVAL_S",
+    "TRIGGER_KILL",
     "TRIGGER_PERIODIC",
     "TRIGGER_RECONNECT",
     "TRIGGER_RECOVERY",
@@ -57,5 +59,6 @@ __all__ = [
     "VenueState",
     "compare_states",
     "resolve_pending",
+    "split_one_way_flip",
     "venue_key",
 ]

@@ -13,6 +13,30 @@ _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 
 
+def split_one_way_flip(fill: Fill, legs: Iterable[Position]) -> tuple[Fill, ...]:
+    """Split a one-way ``fill`` that goes through zero into its closing and opening parts.
+
+    ``legs`` are the position legs before the fill. A fill with a ``position_side`` (hedge
+    mode) or one that does not exceed the opposite leg is returned whole. Otherwise the first
+    part closes the opposite leg exactly and the second opens this side's leg with the rest;
+    the fee is shared pro rata, as ``Portfolio`` and the backtest's round trips share it.
+    """
+    if fill.position_side is not None:
+        return (fill,)
+    opposite = PositionSide.SHORT if fill.side is OrderSide.BUY else PositionSide.LONG
+    held = _ZERO
+    for leg in legs:
+        if leg.symbol == fill.symbol and leg.side is opposite:
+            held = leg.quantity
+    if not _ZERO < held < fill.quantity:
+        return (fill,)
+    closing_fee = fill.fee * held / fill.quantity
+    return (
+        replace(fill, quantity=held, fee=closing_fee),
+        replace(fill, quantity=fill.quantity - held, fee=fill.fee - closing_fee),
+    )
+
+
 class PositionBook:
     """The bot's position legs keyed by ``(symbol, side)``, updated fill by fill.
 
@@ -47,8 +71,8 @@ class PositionBook:
                 opposite.reduce(closed, fill.price)
                 quantity -= closed
             if quantity:
-                # a one-way fill through zero opens the other leg; the store writes one leg
-                # per update, so the opened leg is the one returned (see docs: flips)
+                # a one-way fill through zero opens the other leg: the opened leg is returned;
+                # split_one_way_flip first to get the closed leg and the fee share as well
                 leg = self._own(fill, instrument)
                 leg.increase(quantity, fill.price)
         if instrument is not None and fill.fee and fill.fee_currency == instrument.quote:

@@ -14,7 +14,7 @@ from typing import Final
 
 import structlog
 
-from aegis.execution.reconcile._positions import PositionBook
+from aegis.execution.reconcile._positions import PositionBook, split_one_way_flip
 from aegis.model import (
     IllegalTransition,
     Instrument,
@@ -156,9 +156,10 @@ class OrderHealer:
             after = order.apply(update)
         except IllegalTransition:
             after = _forced_fill(order, fill)
-        position = self._book.apply(fill)
+        # a one-way flip moves two legs: the closed one and the opened one, each its fee share
+        positions = [self._book.apply(part) for part in split_one_way_flip(fill, self._book.legs())]
         try:
-            self._store.apply_order_update(self._tenant, after, update, position=position)
+            self._store.apply_order_update(self._tenant, after, update, positions=positions)
         except DuplicateFill:
             # the stream stored it meanwhile: the store is right, re-read it
             self._book = PositionBook(

@@ -31,6 +31,7 @@ from aegis.venues.base import Venue, VenueOrder
 __all__ = [
     "DEFAULT_INTERVAL_S",
     "PENDING_STATUSES",
+    "TRIGGER_KILL",
     "TRIGGER_PERIODIC",
     "TRIGGER_RECONNECT",
     "TRIGGER_START",
@@ -45,6 +46,8 @@ log = structlog.get_logger(__name__)
 TRIGGER_START: Final = "start"
 TRIGGER_PERIODIC: Final = "periodic"
 TRIGGER_RECONNECT: Final = "reconnect"
+#: before a kill cancels: orders placed by hand since the last run join the bot, and are cancelled
+TRIGGER_KILL: Final = "kill"
 DEFAULT_INTERVAL_S: Final = 15 * 60.0
 
 Sleep = Callable[[float], Awaitable[None]]

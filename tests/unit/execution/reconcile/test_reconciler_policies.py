@@ -372,3 +372,33 @@ async def test_an_order_placed_while_the_venue_is_read_is_not_missing_locally(
     venue.fetch_orders = trade_during_fetch  # type: ignore[method-assign]
     report = await reconciler.run("periodic")
     assert report.count(K.MISSING_LOCALLY) == 0
+
+
+async def test_an_adopted_one_way_flip_writes_the_closed_and_the_opened_leg(
+    store: Store, venue: FakeVenue
+) -> None:
+    # long 1 @100 (ours), then a sell of 3 @110 the stream missed: flat long, short 2
+    store.record_intent(TENANT, order("long-1", S.ACCEPTED))
+    venue.orders.append(venue_order("long-1", S.FILLED, filled="1", average="100"))
+    venue.fills.append(fill("long-1", "t1", "1", "100"))
+    venue.positions.append(venue_leg(PositionSide.LONG, "1"))
+    await _reconciler(store, venue, ReconcilePolicy.ADOPT).run("start")
+    store.record_intent(TENANT, order("flip-1", S.ACCEPTED, quantity="3", side=OrderSide.SELL))
+    venue.orders.append(venue_order("flip-1", S.FILLED, quantity="3", filled="3", average="110",
+                                    side=OrderSide.SELL))  # fmt: skip
+    flip = fill("flip-1", "t2", "3", "110", side=OrderSide.SELL)
+    venue.fills.append(flip)
+    venue.positions[:] = [venue_leg(PositionSide.SHORT, "2", "110")]
+    report = await _reconciler(store, venue, ReconcilePolicy.ADOPT).run("reconnect")
+    assert {o.action for o in report.outcomes} == {HealAction.ADOPTED}
+    legs = {p.side: p for p in store.positions(TENANT, BOT)}
+    assert legs[PositionSide.LONG].quantity == 0
+    assert legs[PositionSide.LONG].realised_pnl == Decimal(10)
+    short = legs[PositionSide.SHORT]
+    assert (short.quantity, short.average_entry_price) == (Decimal(2), Decimal(110))
+    # the fee is shared pro rata: a third closes the long, two thirds open the short
+    assert short.fees_paid == flip.fee * 2 / 3
+    assert legs[PositionSide.LONG].fees_paid == Decimal("0.1") + flip.fee / 3
+    # with one leg written the stale long would drift on every later run
+    again = await _reconciler(store, venue, ReconcilePolicy.ADOPT).run("periodic")
+    assert again.is_clean
