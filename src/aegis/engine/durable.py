@@ -8,7 +8,7 @@ it (unit tests, the parity fakes) trades exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -16,9 +16,11 @@ import structlog
 
 from aegis.engine.crashpoints import crash_point
 from aegis.engine.guards import PositionLocks
-from aegis.engine.journal import DurableJournal
+from aegis.engine.journal import UNAVAILABLE_ERRORS, DatabaseUnavailable, DurableJournal
 from aegis.engine.risk_gate import RiskGate
-from aegis.model.events import OrderUpdate
+from aegis.execution.reconcile import PositionBook
+from aegis.model.events import Fill, OrderUpdate
+from aegis.model.instrument import Instrument
 from aegis.model.order import Order
 from aegis.risk import BreakerAuditEvent, BreakerBoard, BreakerKind, KillSwitch, RiskEngine
 
@@ -83,6 +85,9 @@ class Durability:
         self.clock_ns = clock_ns
         self.locks = PositionLocks() if locks is None else locks
         self.restored = Restored()
+        #: reconciliation runs with mismatches seen so far: the store may hold orders the
+        #: running process lacks after each (``recorded_orders_unknown``)
+        self.reconciliations = 0
         journal.on_availability = self.on_database
         # the writes after the venue call leave the event loop (the intent stays synchronous)
         journal.start_writer()
@@ -165,8 +170,51 @@ class Durability:
 
     def on_reconciliation(self, mismatches: int, summary: str) -> None:
         """Trip the reconciliation breaker on a run with mismatches (RK3)."""
+        self.reconciliations += 1
         event = self.breakers.reconciliation_result(mismatches, self.clock_ns(), summary)
         self._record(event)
+
+    # ----------------------------------------------------------------- adoption (RC2)
+    def recorded_orders_unknown(
+        self, symbol: str, known: Container[str]
+    ) -> list[tuple[Order, list[Fill]]]:
+        """Return the bot's stored orders of ``symbol`` not in ``known``, with their fills.
+
+        These are the orders reconciliation adopted into the store (placed by hand on the
+        account, say) that the running process never created. Oldest first; each order's
+        fills oldest first, as the store holds them.
+        """
+        store, tenant, bot_id = self.journal.store, self.tenant, self.bot_id
+        try:
+            orders = [
+                o
+                for o in store.orders(tenant, bot_id=bot_id, symbol=symbol)
+                if o.client_order_id not in known
+            ]
+            stored_fills = store.fills(tenant, bot_id=bot_id) if orders else []
+        except UNAVAILABLE_ERRORS as error:
+            raise DatabaseUnavailable(f"orders of {symbol} not read: {error}") from error
+        fills: dict[str, list[Fill]] = {o.client_order_id: [] for o in orders}
+        for fill in stored_fills:
+            wanted = fills.get(fill.client_order_id)
+            if wanted is not None:
+                wanted.append(fill)
+        return [(o, fills[o.client_order_id]) for o in orders]
+
+    def reload_positions(self, instruments: Mapping[str, Instrument]) -> None:
+        """Reload the journal's position legs from the store after adopted fills.
+
+        Reconciliation wrote the adopted fills' legs, but the journal's in-memory legs never
+        saw those fills: the next fill journaled would write a leg without them. The queued
+        writes go first, so the legs read are the ones everything journaled produced.
+        """
+        journal = self.journal
+        journal.drain()
+        try:
+            positions = journal.store.positions(self.tenant, bot_id=self.bot_id)
+        except UNAVAILABLE_ERRORS as error:
+            raise DatabaseUnavailable(f"position legs not read: {error}") from error
+        journal.book = PositionBook(positions, instruments)
 
     # ----------------------------------------------------------------- snapshots
     def state(self) -> dict[str, Any]:

@@ -118,7 +118,7 @@ class TradingRuntime:
         self.applier = UpdateApplier(
             pipeline, on_applied=None if durability is None else durability.on_applied
         )
-        self.order_sync = OrderSync(venue, self.applier, self.metrics)
+        self.order_sync = OrderSync(venue, self.applier, self.metrics, recorded=durability)
         self.buffers = RingBuffers(options.ring_capacity, timeframe_ms=self.timeframe_ms)
         self.is_deciding = True
         #: awaited at the candle boundary after a user-stream reconnect (not the first connect)

@@ -26,7 +26,13 @@ from aegis.engine.journal import UNAVAILABLE_ERRORS
 from aegis.engine.recovery import save_snapshot
 from aegis.engine.runtime import TradingRuntime
 from aegis.engine.supervisor import Supervisor
-from aegis.execution.reconcile import HealAction, Reconciler, ReconciliationReport, RecordKind
+from aegis.execution.reconcile import (
+    TRIGGER_KILL,
+    HealAction,
+    Reconciler,
+    ReconciliationReport,
+    RecordKind,
+)
 from aegis.model.enums import OrderSide
 from aegis.model.errors import AegisError, OrderNotFound
 from aegis.model.signals import Action, Decision
@@ -239,8 +245,18 @@ class DurableServices:
         raise ValueError(f"control action {request.action!r} is not supported by the runtime")
 
     async def kill(self, scope: KillScope, actor: str, reason: str) -> dict[str, Any]:
-        """Cancel every open order and flatten every leg of the bot; latch the kill (RK5)."""
+        """Cancel every open order and flatten every leg of the bot; latch the kill (RK5).
+
+        A reconciliation runs first: an order placed by hand on the account since the last run
+        is adopted (and taken over by the process through ``heal_process``), so the kill
+        cancels it too. A failed run does not hold the kill back.
+        """
         runtime, durability = self.runtime, self.durability
+        if self.reconciler is not None:
+            try:
+                await self.reconciler.run(TRIGGER_KILL)
+            except AegisError as error:
+                log.error("reconcile_before_kill_failed", error=str(error))
         manager = runtime.pipeline.order_manager
         book = BotBook(
             durability.tenant,

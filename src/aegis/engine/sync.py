@@ -1,14 +1,21 @@
 """Order sync: bring local orders in line with the venue's view, by client order id (RC3, OR2).
 
-Used before a decision in deterministic replays (``confirm``), after every user-stream
-(re)connect (``reconcile``) and at shutdown (``settle``). Everything the venue reports goes
-through the idempotent ``UpdateApplier``, so asking twice never applies a fill twice.
+Used before a decision in deterministic replays and after a reconciliation that adopted orders
+(``confirm``), after every user-stream (re)connect (``reconcile``) and at shutdown (``settle``).
+Everything the venue reports goes through the idempotent ``UpdateApplier``, so asking twice never
+applies a fill twice.
+
+Orders the process never created but reconciliation adopted into the store (placed by hand on
+the bot's account, RC2) are taken over by ``confirm`` after each reconciliation with mismatches:
+the order manager gets them in their stored state and their stored fills move the portfolio
+once, bypassing the journal (the store has them). From then on they are followed like the bot's
+own orders: user-stream updates apply, the kill switch cancels them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final
+from collections.abc import Container, Iterable, Mapping
+from typing import Final, Protocol
 
 import structlog
 
@@ -16,7 +23,8 @@ from aegis.engine.applier import UpdateApplier
 from aegis.engine.metrics import RuntimeMetrics
 from aegis.model.enums import OrderStatus
 from aegis.model.errors import OrderNotFound, TransientVenueError
-from aegis.model.events import OrderEventKind, OrderUpdate
+from aegis.model.events import Fill, OrderEventKind, OrderUpdate
+from aegis.model.instrument import Instrument
 from aegis.model.order import Order
 from aegis.venues.base import Venue, VenueOrder
 
@@ -32,28 +40,98 @@ _CLOSING_EVENTS: Final = {
 }
 
 
-class OrderSync:
-    """Confirm and settle local orders against ``venue``; see the module docstring."""
+class RecordedOrders(Protocol):
+    """Where orders adopted by reconciliation are read from (``Durability``: the store)."""
 
-    def __init__(self, venue: Venue, applier: UpdateApplier, metrics: RuntimeMetrics) -> None:
+    @property
+    def reconciliations(self) -> int:
+        """Return how many reconciliation runs with mismatches there were so far."""
+        ...
+
+    def recorded_orders_unknown(
+        self, symbol: str, known: Container[str]
+    ) -> list[tuple[Order, list[Fill]]]:
+        """Return the recorded orders of ``symbol`` not in ``known``, each with its fills."""
+        ...
+
+    def reload_positions(self, instruments: Mapping[str, Instrument]) -> None:
+        """Reload the journal's position legs after adopted fills."""
+        ...
+
+
+class OrderSync:
+    """Confirm and settle local orders against ``venue``; see the module docstring.
+
+    ``recorded``: where adopted orders are read from, the runtime's ``Durability`` (None: a
+    runtime without a store adopts nothing).
+    """
+
+    def __init__(
+        self,
+        venue: Venue,
+        applier: UpdateApplier,
+        metrics: RuntimeMetrics,
+        *,
+        recorded: RecordedOrders | None = None,
+    ) -> None:
         self.venue = venue
         self.applier = applier
         self.metrics = metrics
+        self.recorded = recorded
         self.last_sync_ms: int | None = None
         self.syncs = 0
         self.errors = 0
+        self.adopted = 0
+        # per symbol: the reconciliation count whose adoptions the process took over
+        self._adopted_upto: dict[str, int] = {}
 
     def _open(self, symbol: str | None = None) -> list[Order]:
         orders = self.applier.pipeline.order_manager.open_orders
         return [o for o in orders if symbol is None or o.symbol == symbol]
 
     async def confirm(self, symbol: str) -> None:
-        """Ask the venue about every open order of ``symbol`` and apply what it says."""
-        for order in self._open(symbol):
-            found = await self.venue.fetch_order(order.symbol, order.client_order_id)
-            if found is not None:
-                await self._adopt(order, found)
+        """Take over adopted orders of ``symbol``, then ask the venue about every open one."""
+        adopted = self.adopt_recorded(symbol)
+        try:
+            for order in self._open(symbol):
+                found = await self.venue.fetch_order(order.symbol, order.client_order_id)
+                if found is not None:
+                    await self._adopt(order, found)
+        finally:
+            if adopted and self.recorded is not None:
+                # last: a fill the venue reported above may be one reconciliation stored
+                # already (the journal's legs moved by it, the store refused it): the store
+                # is right
+                self.recorded.reload_positions(self.applier.pipeline.order_manager.instruments)
         self.syncs += 1
+
+    def adopt_recorded(self, symbol: str) -> list[Order]:
+        """Take over the recorded orders of ``symbol`` the process never created (RC2).
+
+        Only after a reconciliation with mismatches since the last look (the store is read
+        then, not on every confirm). Each order joins the order manager in its recorded state
+        and its recorded fills move the portfolio once; the applier remembers them, so a venue
+        report of the same fills is a duplicate. Returns the orders taken over.
+        """
+        recorded = self.recorded
+        manager = self.applier.pipeline.order_manager
+        if recorded is None or not manager.retain_history:
+            # without history a finished order of ours would look unknown: never adopt then
+            return []
+        runs = recorded.reconciliations
+        if self._adopted_upto.get(symbol) == runs:
+            return []
+        found = recorded.recorded_orders_unknown(symbol, manager.orders)
+        self._adopted_upto[symbol] = runs
+        adopted: list[Order] = []
+        for order, fills in found:
+            adopted.append(manager.adopt(order, fills))
+            self.applier.remember(fills)
+            self.adopted += 1
+            log.info("order_adopted_by_process", client_order_id=order.client_order_id,
+                     symbol=symbol, status=str(order.status), fills=len(fills),
+                     tag=order.tag)  # fmt: skip
+        return adopted
 
     async def reconcile(self, open_on_venue: Iterable[VenueOrder]) -> None:
         """Settle local open orders the venue no longer lists as open (after a reconnect)."""

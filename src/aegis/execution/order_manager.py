@@ -326,19 +326,60 @@ class OrderManager:
         """Rebuild the book from stored orders and their fills, oldest first (restart, PE3).
 
         Open orders become open again (their symbol pending); fills move the portfolio and the
-        net quantities exactly as when they were applied live.
+        net quantities exactly as when they were applied live. An order this manager holds
+        already (adopted while a start-up reconciliation ran, see ``adopt``) is kept as it is
+        and its fills are not booked a second time.
         """
+        held = set(self._orders)
         tags: dict[str, str] = {}
         for order in orders:
             coid = order.client_order_id
-            self._orders[coid] = order
+            if coid in held:
+                continue
+            self._track(order)
             tags[coid] = order.tag
-            if order.status not in _TERMINAL and order.status is not OrderStatus.NEW:
-                self._open[coid] = order
-                self._pending_tag[order.symbol] = order.tag
-                self._open_count[order.symbol] = self._open_count.get(order.symbol, 0) + 1
         for fill in fills:
-            self._account(fill, tags.get(fill.client_order_id, "adopted"))
+            if fill.client_order_id not in held:
+                self._account(fill, tags.get(fill.client_order_id, "adopted"))
+
+    def adopt(self, order: Order, fills: Iterable[Fill]) -> Order:
+        """Take over an order this manager never created, in its recorded state (RC2).
+
+        The order (placed by hand on the account, or its ack lost) was adopted into the store by
+        reconciliation with its fills: it joins the book in that state, without a transition
+        (the store's state is already the venue's truth), and ``fills`` move the portfolio and
+        the net quantity once. From then on venue updates apply to it as to any order. Raises
+        ``OrderRejected`` for a client id already held, a symbol without instrument or a fill of
+        another order.
+        """
+        coid = order.client_order_id
+        if coid in self._orders:
+            raise OrderRejected(f"cannot adopt order {coid!r}: this manager holds it already")
+        if order.symbol not in self.instruments:
+            raise OrderRejected(
+                f"cannot adopt order {coid!r}: no instrument metadata for symbol {order.symbol!r}"
+            )
+        fills = list(fills)
+        for fill in fills:
+            if fill.client_order_id != coid or fill.symbol != order.symbol:
+                raise OrderRejected(
+                    f"cannot adopt order {coid!r} on {order.symbol}: fill {fill.trade_id!r} "
+                    f"belongs to order {fill.client_order_id!r} on {fill.symbol}"
+                )
+        self._track(order)
+        for fill in fills:
+            self._account(fill, order.tag)
+        if order.status in _TERMINAL and not self.retain_history:
+            del self._orders[coid]
+        return order
+
+    def _track(self, order: Order) -> None:
+        coid = order.client_order_id
+        self._orders[coid] = order
+        if order.status not in _TERMINAL and order.status is not OrderStatus.NEW:
+            self._open[coid] = order
+            self._pending_tag[order.symbol] = order.tag
+            self._open_count[order.symbol] = self._open_count.get(order.symbol, 0) + 1
 
     def _account(self, fill: Fill, tag: str) -> None:
         symbol = fill.symbol
