@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 import pytest
 
-from aegis.model import VenueError
+from aegis.model import Order, OrderEventKind, OrderSide, OrderStatus, OrderType, VenueError
 from aegis.venues.ccxt import CcxtVenue, RetryPolicy
 from aegis.venues.emulator import EmulatorServer
 
@@ -91,3 +92,37 @@ async def test_keep_alive_extends_the_key_and_fails_once_it_expired(
     await venue.keep_alive()
     assert venue.user_stream.keepalives == 2
     assert server.stats()["unhandled_count"] == 0
+
+
+async def test_account_events_before_the_first_watch_keep_the_opened_user_stream_alive(
+    venue: CcxtVenue, server: EmulatorServer
+) -> None:
+    # The socket is opened before anything watches it (the start-up snapshot comes after).
+    # A fill then sends ORDER_TRADE_UPDATE and ACCOUNT_UPDATE before the first watch_orders:
+    # ccxt.pro's balance handler reads the account type from the socket's subscriptions, and
+    # without it the socket died on a KeyError and every later fill was lost.
+    await venue.user_stream.open()
+    order = Order(
+        client_order_id="early-1", bot_id="bot1", symbol=XRP, side=OrderSide.BUY,
+        type=OrderType.MARKET, quantity=Decimal(20), status=OrderStatus.SUBMITTED,
+    )  # fmt: skip
+    await venue.submit(order)
+    server.step()  # the fill: both events reach the socket while nobody watches
+    await wait_until(lambda: bool(getattr(venue.exchange, "orders", None)))
+    updates = await asyncio.wait_for(venue.watch_order_updates(), 5)
+    assert OrderEventKind.FILL in {u.kind for u in updates}
+    # the same socket still delivers the next fill
+    later = Order(
+        client_order_id="early-2", bot_id="bot1", symbol=XRP, side=OrderSide.SELL,
+        type=OrderType.MARKET, quantity=Decimal(20), status=OrderStatus.SUBMITTED,
+    )  # fmt: skip
+    await venue.submit(later)
+    watch = asyncio.create_task(venue.watch_order_updates())
+    server.step()
+    kinds = set()
+    while OrderEventKind.FILL not in kinds:
+        kinds |= {
+            u.kind for u in await asyncio.wait_for(watch, 5) if u.client_order_id == "early-2"
+        }
+        watch = asyncio.create_task(venue.watch_order_updates())
+    watch.cancel()

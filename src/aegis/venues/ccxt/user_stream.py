@@ -117,7 +117,9 @@ class UserDataStream:
         )
         url = self._private_url(auth_type)
         if url is not None:
-            await self._caller.once(f"open_user_stream connect {auth_type}", self._opener(url))
+            await self._caller.once(
+                f"open_user_stream connect {auth_type}", self._opener(url, auth_type)
+            )
 
     async def restart(self) -> None:
         """Drop the cached listenKey and its socket, create a new key and open its socket.
@@ -144,7 +146,9 @@ class UserDataStream:
         self.restarts += 1
         url = self._private_url(auth_type)
         if url is not None:
-            await self._caller.once(f"restart_user_stream connect {auth_type}", self._opener(url))
+            await self._caller.once(
+                f"restart_user_stream connect {auth_type}", self._opener(url, auth_type)
+            )
         log.info("user_stream_recreated", auth_type=auth_type, restarts=self.restarts)
 
     def _private_url(self, auth_type: str) -> str | None:
@@ -154,12 +158,24 @@ class UserDataStream:
             return None
         return str(self._exchange.get_private_ws_url(auth_type, key))
 
-    def _opener(self, url: str) -> Callable[[], Any]:
+    def _opener(self, url: str, auth_type: str) -> Callable[[], Any]:
         exchange = self._exchange
 
         async def open_socket() -> None:
             exchange.open()  # the aiohttp session ccxt's clients share
             client = exchange.client(url)
+            # What watch_orders registers before it reads the socket: ccxt.pro's ACCOUNT_UPDATE
+            # handler takes the account type from the socket's subscriptions and writes the
+            # balance cache. An event that arrived before the first watch_orders (a fill of an
+            # order placed meanwhile) raised KeyError('') there and killed the socket.
+            if auth_type not in client.subscriptions:
+                client.subscriptions[auth_type] = True
+            set_balance_cache = getattr(exchange, "set_balance_cache", None)
+            if set_balance_cache is not None:
+                set_balance_cache(client, auth_type, False)
+            set_positions_cache = getattr(exchange, "set_positions_cache", None)
+            if set_positions_cache is not None:
+                set_positions_cache(client, auth_type, None, False)
             await client.connect(exchange.session, 0)
 
         return open_socket
