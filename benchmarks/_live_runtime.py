@@ -67,7 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--trace", type=Path, help="write per-candle stage times (perf_counter)")
     args = parser.parse_args(argv)
+    stages: dict[str, list[tuple[str, float]]] | None = None
+    if args.trace is not None:
+        stages = _install_trace()
 
     from aegis.config import Settings
     from aegis.engine.logs import configure_logging
@@ -117,7 +121,81 @@ def main(argv: list[str] | None = None) -> int:
         "task_failures": result.task_failures,
     }
     args.out.write_text(json.dumps(out) + "\n")
+    if args.trace is not None and stages is not None:
+        args.trace.write_text(json.dumps(stages) + "\n")
     return 0
+
+
+def _install_trace() -> dict[str, list[tuple[str, float]]]:
+    """Stamp, with the machine-wide monotonic ``perf_counter``, each stage of a candle's way.
+
+    Keys: ``kline`` (ccxt.pro handles a closed kline; key symbol id:open ms), ``candle`` (the
+    runtime's ``on_candle`` starts; unified symbol:open ms), ``intent_begin`` / ``intent_end``
+    (the reservation and intent transaction inside it), ``prepared`` (risk, order and the
+    intent committed), ``fetch`` (ccxt starts the HTTP request of an order placement). The
+    bench process pairs them with the emulator's publish and arrival times (same clock).
+    """
+    import contextlib
+    import time
+
+    from ccxt.async_support import Exchange as AsyncExchange
+    from ccxt.pro import binance as ProBinance
+
+    from aegis.engine.journal import DurableJournal
+    from aegis.engine.runtime import TradingRuntime
+
+    names = ("kline", "candle", "intent_begin", "intent_end", "prepared", "fetch")
+    stages: dict[str, list[tuple[str, float]]] = {name: [] for name in names}
+    handle_ohlcv = ProBinance.handle_ohlcv
+
+    def traced_ohlcv(self, client, message):  # type: ignore[no-untyped-def]
+        kline = message.get("k") if isinstance(message, dict) else None
+        if isinstance(kline, dict) and kline.get("x"):
+            stages["kline"].append((f"{message.get('s')}:{kline.get('t')}", time.perf_counter()))
+        return handle_ohlcv(self, client, message)
+
+    ProBinance.handle_ohlcv = traced_ohlcv
+    on_candle = TradingRuntime.on_candle
+
+    async def traced_candle(self, symbol, candle):  # type: ignore[no-untyped-def]
+        stages["candle"].append((f"{symbol}:{candle.ts_ms}", time.perf_counter()))
+        await on_candle(self, symbol, candle)
+
+    TradingRuntime.on_candle = traced_candle  # type: ignore[method-assign]
+    prepare = TradingRuntime.prepare
+
+    intent: dict[str, float] = {}  # the stamps of the transaction inside the current prepare
+
+    def traced_prepare(self, decision, reference_price, ts_ns):  # type: ignore[no-untyped-def]
+        intent.clear()
+        order = prepare(self, decision, reference_price, ts_ns)
+        key = f"{decision.symbol}:{decision.ts_ms}"
+        if "begin" in intent and "end" in intent:
+            stages["intent_begin"].append((key, intent["begin"]))
+            stages["intent_end"].append((key, intent["end"]))
+        stages["prepared"].append((key, time.perf_counter()))
+        return order
+
+    TradingRuntime.prepare = traced_prepare  # type: ignore[method-assign]
+    intent_batch = DurableJournal.intent_batch
+
+    @contextlib.contextmanager
+    def traced_intent_batch(self):  # type: ignore[no-untyped-def]
+        intent["begin"] = time.perf_counter()
+        with intent_batch(self):
+            yield
+        intent["end"] = time.perf_counter()
+
+    DurableJournal.intent_batch = traced_intent_batch  # type: ignore[method-assign]
+    fetch = AsyncExchange.fetch
+
+    async def traced_fetch(self, url, method="GET", headers=None, body=None):  # type: ignore[no-untyped-def]
+        if method == "POST" and str(url).split("?")[0].endswith("/fapi/v1/order"):
+            stages["fetch"].append((str(url), time.perf_counter()))
+        return await fetch(self, url, method, headers, body)
+
+    AsyncExchange.fetch = traced_fetch
+    return stages
 
 
 if __name__ == "__main__":

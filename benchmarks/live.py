@@ -89,8 +89,10 @@ async def _wait_ready(server: TimedEmulator, count: int, child: Any, timeout_s: 
     raise SystemExit(f"runtime not subscribed to {count} kline streams within {timeout_s} s")
 
 
-async def run_scenario(scenario: Scenario, files: list[Path], workdir: Path) -> dict[str, Any]:
-    """Run one scenario and return its figures."""
+async def run_scenario(
+    scenario: Scenario, files: list[Path], workdir: Path, *, trace: bool = False
+) -> dict[str, Any]:
+    """Run one scenario and return its figures (``trace``: with the stage breakdown)."""
     from aegis.venues.emulator import AccountSpec, EmulatorConfig
 
     chosen = files[: scenario.symbols]
@@ -113,6 +115,9 @@ async def run_scenario(scenario: Scenario, files: list[Path], workdir: Path) -> 
         "--speed", str(scenario.speed), "--every", str(scenario.every),
         "--spread", str(scenario.spread), "--data-dir", str(run_dir / "data"), "--out", str(out),
     ]  # fmt: skip
+    trace_file = run_dir / "trace.json"
+    if trace and scenario.client == "benchmarks._live_runtime":
+        command += ["--trace", str(trace_file)]
     with (run_dir / "stderr.txt").open("w") as stderr:
         child = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.DEVNULL, stderr=stderr
@@ -131,7 +136,21 @@ async def run_scenario(scenario: Scenario, files: list[Path], workdir: Path) -> 
     if not out.exists():
         raise SystemExit(f"{scenario.name}: runtime wrote no result; see {run_dir}/stderr.txt")
     result = json.loads(out.read_text())
-    return _figures(server, scenario, figures, result)
+    found = _figures(server, scenario, figures, result)
+    if trace_file.exists() and trace:
+        found["trace"] = _trace(server, figures, json.loads(trace_file.read_text()), result)
+    return found
+
+
+def _trace(
+    server: TimedEmulator, window: dict[str, Any], stages: dict[str, Any], result: dict[str, Any]
+) -> dict[str, Any]:
+    from benchmarks._live_trace import breakdown, summarise
+
+    hub = server.timed_hub
+    arrivals = [(s, t) for s, t in server.order_arrivals if window["ready"] <= t <= window["end"]]
+    unified_names = {unified_id(s): s for s in result["processed"]}
+    return summarise(breakdown(hub.kline_sent, hub.kline_opens, arrivals, stages, unified_names))
 
 
 async def _measure(server: TimedEmulator, child: Any, scenario: Scenario) -> dict[str, Any]:
@@ -188,12 +207,15 @@ def unified_id(symbol: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", choices=[s.name for s in SCENARIOS], action="append")
+    parser.add_argument(
+        "--trace", action="store_true", help="add each runtime stage's time per order (slower)"
+    )
     args = parser.parse_args(argv)
-    figures = run(args.only)
+    figures = run(args.only, trace=args.trace)
     return 1 if report(figures) else 0
 
 
-def run(only: list[str] | None = None) -> dict[str, Any]:
+def run(only: list[str] | None = None, *, trace: bool = False) -> dict[str, Any]:
     """Run the scenarios (all, or ``only``), write build/bench/live.json, return the figures."""
     workdir = BENCH_DIR / "live"
     files = write_synthetic_files(workdir / "data", TARGET_SYMBOLS, FILE_CANDLES)
@@ -201,7 +223,7 @@ def run(only: list[str] | None = None) -> dict[str, Any]:
     for scenario in SCENARIOS:
         if only and scenario.name not in only:
             continue
-        runs[scenario.name] = asyncio.run(run_scenario(scenario, files, workdir))
+        runs[scenario.name] = asyncio.run(run_scenario(scenario, files, workdir, trace=trace))
     one, fifty, follow, floor = (
         runs.get(n, {}) for n in ("latency_1", "latency_50", "follow_200", "floor_1")
     )
