@@ -10,7 +10,7 @@ a file under build/bench) and PostgreSQL (``AEGIS_TEST_PG_DSN``, a fresh databas
 and dropped).
 
 Reconcile 10k: an in-process emulator (bundled XRP 5m data) whose account holds 10,000 filled
-market orders (placed through its Python API, 500 at a time, each batch filled by the next
+market orders (placed through its Python API, 100 at a time, each batch filled by the next
 candle: the emulator's margin check walks every open order), a SQLite store holding the
 same 10,000 orders and their fills (imported in one transaction, not timed), and one full
 ``Reconciler.run("bench")`` over a fresh ``CcxtVenue`` (markets loaded before the clock starts)
@@ -96,7 +96,7 @@ BUNDLED_DATA = Path(__file__).resolve().parents[1] / "src" / "aegis" / "resource
 RECONCILE_ORDERS = 10_000
 RECONCILE_KEY, RECONCILE_SECRET = "bench-reconcile-key", "bench-reconcile-secret"
 RECONCILE_BOT = "bench-reconcile"
-SEED_BATCH = 500
+SEED_BATCH = 100  # the venue keeps at most MAX_NUM_ORDERS (200) open per symbol
 
 
 async def reconcile_seconds(url: str, count: int) -> tuple[float, int, int]:
