@@ -117,6 +117,9 @@ class RuntimeSettings(_Section):
     #: live: seconds between light REST requests that keep a connection open for the next
     #: order (under aiohttp's 15 s idle limit); 0 turns them off
     rest_keep_warm_s: float = Field(default=10.0, ge=0)
+    #: live, streamed fills: seconds after which an open market / IOC / FOK order without any
+    #: update is looked up by REST (a fill the user stream lost); 0 turns the watchdog off
+    fill_watchdog_s: float = Field(default=5.0, ge=0, allow_inf_nan=False)
 
 
 class DatabaseSettings(_Section):

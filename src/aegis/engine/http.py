@@ -18,7 +18,10 @@ from aegis.engine.supervisor import Supervisor
 
 
 def readiness(runtime: TradingRuntime, supervisor: Supervisor) -> dict[str, Any]:
-    """Return the per-component readiness (feeds per symbol, user stream, order sync)."""
+    """Return the per-component readiness (feeds per symbol, user stream, order sync).
+
+    The fill watchdog reports its counters too (``recoveries``: fills the stream had lost).
+    """
     now = runtime.clock()
     feeds: dict[str, Any] = {}
     for symbol, health in runtime.feed.snapshot().items():
@@ -40,6 +43,8 @@ def readiness(runtime: TradingRuntime, supervisor: Supervisor) -> dict[str, Any]
             "reconnects": stream.reconnects,
             "resyncs": stream.resyncs,
             "last_message_ms": stream.last_message_ms,
+            "restart_requests": stream.restart_requests,
+            "last_resync_reason": stream.last_resync_reason,
         },
         "order_sync": {
             "ready": stream.resyncs > 0 and sync.errors == 0,
@@ -47,6 +52,7 @@ def readiness(runtime: TradingRuntime, supervisor: Supervisor) -> dict[str, Any]
             "errors": sync.errors,
             "open_orders": len(runtime.pipeline.order_manager.open_orders),
         },
+        "fill_watchdog": _watchdog(runtime),
         "tasks": {"running": supervisor.names, "failures": dict(supervisor.failures)},
     }
     is_ready = (
@@ -56,6 +62,23 @@ def readiness(runtime: TradingRuntime, supervisor: Supervisor) -> dict[str, Any]
         and runtime.is_deciding
     )
     return {"ready": is_ready, "components": components}
+
+
+def _watchdog(runtime: TradingRuntime) -> dict[str, Any]:
+    """The fill watchdog's counters (informative: it never makes the runtime unready)."""
+    watchdog = runtime.fill_watchdog
+    if watchdog is None:
+        return {"ready": True, "enabled": False, "recoveries": 0}
+    return {
+        "ready": True,
+        "enabled": True,
+        "interval_s": watchdog.interval_s,
+        "checks": watchdog.checks,
+        "confirms": watchdog.confirms,
+        "recoveries": watchdog.recoveries,
+        "errors": watchdog.errors,
+        "last_check_ms": watchdog.last_check_ms,
+    }
 
 
 def refresh_metrics(runtime: TradingRuntime, supervisor: Supervisor) -> None:

@@ -62,6 +62,11 @@ class RuntimeMetrics:
         self.feed_stale = Gauge(
             "aegis_feed_stale", "1 while the symbol is stale.", ["symbol"], registry=registry
         )
+        self.watchdog_recoveries = Counter(
+            "aegis_watchdog_recoveries",
+            "Order changes the fill watchdog learnt by REST that the user stream had lost.",
+            registry=registry,
+        )
         self.task_failures = Gauge(
             "aegis_task_failures", "Supervised task failures.", ["task"], registry=registry
         )

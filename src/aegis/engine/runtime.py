@@ -6,7 +6,9 @@ nothing else differs. For each symbol's closed candle (gap-free, in order, from 
 fills due on it are applied first (the simulator's, or the venue's confirmed by REST when
 ``confirm_before_decision``), then the strategy decides (never on a stale symbol), then
 ``TradingPipeline.prepare_order`` -> ``await venue.submit`` -> ``complete_submission``. Order
-updates from the user stream and from every resync go through one idempotent ``UpdateApplier``.
+updates from the user stream and from every resync go through one idempotent ``UpdateApplier``;
+a live runtime's ``fill_watchdog`` (``aegis.engine.watchdog``) looks up by REST the immediate
+orders whose outcome the stream should have delivered already.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import structlog
 
@@ -41,6 +43,7 @@ from aegis.engine.paper import PaperVenue
 from aegis.engine.pipeline import TradingPipeline
 from aegis.engine.record import RunRecord
 from aegis.engine.sync import OrderSync
+from aegis.engine.venue_stream import VenueUserStream
 from aegis.model.candle import Candle
 from aegis.model.enums import PositionSide
 from aegis.model.errors import OrderRejected, TransientVenueError, VenueError
@@ -50,6 +53,9 @@ from aegis.model.signals import Action, Decision
 from aegis.risk import BreakerKind
 from aegis.strategies import Strategy
 from aegis.venues.base import Venue, VenueOrder
+
+if TYPE_CHECKING:
+    from aegis.engine.watchdog import FillWatchdog
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +114,11 @@ class TradingRuntime:
         self.strategies = dict(strategies)
         self.options = options
         self.clock = clock
+        self.wall_clock = wall_clock
+        #: live runtimes with streamed fills: started by the session as ``fill-watchdog``
+        self.fill_watchdog: FillWatchdog | None = None
+        #: client order ids whose ``venue.submit`` has not returned yet
+        self.in_flight: set[str] = set()
         self.timeframe_ms = parse_timeframe(options.timeframe)
         self.metrics = metrics if metrics is not None else RuntimeMetrics()
         portfolio = pipeline.order_manager.portfolio
@@ -149,7 +160,7 @@ class TradingRuntime:
             request_budget=RequestBudget(5.0, now_ms=wall_clock, sleep=asyncio.sleep),
         )
         self.user_stream: UserStreamSupervisor[VenueOrder] = UserStreamSupervisor(
-            _RestartableStream(venue),
+            VenueUserStream(venue),
             options.symbols,
             clock=wall_clock,
             on_update=self.on_stream_update,
@@ -268,6 +279,7 @@ class TradingRuntime:
         """Send a prepared order and apply the venue's answer (uncertain outcomes stay pending)."""
         self.metrics.orders_submitted.labels(symbol=order.symbol).inc()
         crash_point("before_submit")  # intent committed, venue not called yet
+        self.in_flight.add(order.client_order_id)  # its answer is awaited: nothing is overdue
         try:
             update = await self.venue.submit(order)
         except OrderRejected as error:
@@ -284,6 +296,9 @@ class TradingRuntime:
         else:
             if update.kind is OrderEventKind.REJECT:
                 self.metrics.rejects.labels(reason="venue").inc()
+        finally:
+            # no await from here until the answer is applied: the watchdog cannot slip in
+            self.in_flight.discard(order.client_order_id)
         crash_point("after_submit_before_ack")  # venue answered, answer not applied yet
         fresh = self.applier.applicable([update])
         result = self.pipeline.complete_submission(order, fresh)
@@ -338,7 +353,9 @@ class TradingRuntime:
     # ------------------------------------------------------------------ orders from the venue
     def on_stream_update(self, update: OrderUpdate) -> None:
         """Apply one user-stream update (duplicates and stale events are dropped)."""
-        self.applier.apply([update])
+        applied = self.applier.apply([update])
+        if applied and self.fill_watchdog is not None:
+            self.fill_watchdog.note_applied(applied)  # delivered by the stream: no recovery
 
     async def on_resync(self, resync: Resync[VenueOrder]) -> None:
         """After every (re)connect: apply missed fills, then settle orders the venue closed."""
@@ -365,42 +382,3 @@ def _exit_key(decision: Decision) -> tuple[str, PositionSide] | None:
     if decision.action is Action.EXIT_SHORT:
         return decision.symbol, PositionSide.SHORT
     return None
-
-
-class _RestartableStream:
-    """The venue's user stream, plus ``restart_user_stream`` for ccxt.pro's cached listenKey.
-
-    ccxt.pro reuses a listenKey for 20 minutes after creating it; after an expiry it must be
-    told to authenticate again, which forgetting the cached key does.
-    """
-
-    def __init__(self, venue: Venue) -> None:
-        self.venue = venue
-        self.restarts = 0
-
-    async def watch_order_updates(self) -> list[OrderUpdate]:
-        return await self.venue.watch_order_updates()
-
-    async def open_user_stream(self) -> None:
-        # a ccxt venue's listenKey socket, opened before the supervisor's REST snapshot
-        stream = getattr(self.venue, "user_stream", None)
-        opener = getattr(stream, "open", None)
-        if opener is not None:
-            await opener()
-
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[VenueOrder]:
-        return await self.venue.fetch_open_orders(symbol)
-
-    async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
-        return await self.venue.fetch_fills(symbol, since_ms)
-
-    async def restart_user_stream(self) -> None:
-        self.restarts += 1
-        exchange = getattr(self.venue, "exchange", None)
-        options = getattr(exchange, "options", None)
-        if not isinstance(options, dict):
-            return
-        for value in options.values():
-            if isinstance(value, dict) and "listenKey" in value:
-                value.pop("listenKey", None)
-                value["lastAuthenticatedTime"] = 0

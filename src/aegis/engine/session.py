@@ -4,9 +4,9 @@ The venue, pipeline and runtime are built from settings in ``aegis.engine.wiring
 runs them (emulator, clocks, supervised tasks, recovery, shutdown).
 
 ``RunSession.run`` starts the in-process emulator when asked, runs the preflight, builds the one
-pipeline, starts the supervised tasks (feed, user stream, health server, step driver, live view,
-funding poller for perpetuals: ``aegis.engine.funding_setup``; paper runs settle funding in a
-``FundedPaperVenue``),
+pipeline, starts the supervised tasks (feed, user stream, fill watchdog, health server, step
+driver, live view, funding poller for perpetuals: ``aegis.engine.funding_setup``; paper runs
+settle funding in a ``FundedPaperVenue``),
 waits for a stop (SIGINT / SIGTERM, end of a replay, a failed critical task), then stops
 deciding, brings every in-flight order to a known state within ``shutdown_timeout_s`` and closes
 everything.
@@ -221,6 +221,8 @@ class RunSession:
             keep_warm_s = self.settings.runtime.rest_keep_warm_s
             if keep_warm is not None and keep_warm_s > 0:
                 supervisor.start("rest-keep-warm", keep_warm(keep_warm_s), critical=False)
+            if runtime.fill_watchdog is not None:  # live, fills from the user stream
+                supervisor.start("fill-watchdog", runtime.fill_watchdog.run(), critical=False)
             await self._start_health(runtime, info)
             if virtual is not None and stepper is not None:
                 driver = StepDriver(
@@ -292,6 +294,8 @@ class RunSession:
         """OP2: stop deciding, settle every open order within the bound, report the rest."""
         runtime.is_deciding = False
         await self.supervisor.cancel("step-driver")
+        # the settle below asks the venue about every open order itself
+        await self.supervisor.cancel("fill-watchdog")
         bound = runtime.options.shutdown_timeout_s
 
         async def settle() -> list[Order]:

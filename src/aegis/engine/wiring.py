@@ -21,6 +21,7 @@ from aegis.engine.pipeline import SyncVenue, TradingPipeline
 from aegis.engine.preflight import PreflightReport
 from aegis.engine.recovery import stored_next_sequence
 from aegis.engine.runtime import RuntimeOptions, TradingRuntime
+from aegis.engine.watchdog import fill_watchdog_for
 from aegis.execution import OrderManager
 from aegis.model.enums import PositionMode
 from aegis.model.errors import ConfigError
@@ -163,6 +164,8 @@ def build_runtime(
         durability=durable.durability,
     )  # fmt: skip
     durable.durability.gate.marks = runtime.last_close  # equity at the last closes
+    # live fills from a stream only: none in paper mode nor in step-driven replays
+    runtime.fill_watchdog = fill_watchdog_for(runtime, run.fill_watchdog_s)
     return runtime
 
 

@@ -1,7 +1,9 @@
 """Keeps the private user-data stream alive and resynchronises after every reconnect (EX3).
 
 Tasks: ``user-stream`` (watch, detect silence and errors, restart, resync) and
-``user-stream-keepalive`` (extend the listenKey every ``keepalive_interval_s``).
+``user-stream-keepalive`` (extend the listenKey every ``keepalive_interval_s``). Anyone else who
+finds the stream untrustworthy (the runtime's fill watchdog) calls ``request_restart``: the
+restart still runs in the stream loop, so two restarts never overlap.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ ALL_SYMBOLS_OPEN_ORDERS_FROM = 40
 class Resync(Generic[OrderT]):
     """What REST says after a (re)connect: apply it so nothing missed while down is lost."""
 
-    reason: str  # "start", "silence", "error", "keepalive_failed"
+    reason: str  # "start", "silence", "error", "keepalive_failed", or a request_restart reason
     ts_ms: int
     open_orders: tuple[OrderT, ...]
     fills: tuple[Fill, ...]
@@ -91,6 +93,9 @@ class UserStreamSupervisor(Generic[OrderT]):
         self._lookback_ms = int(fills_lookback_s * 1000)
         self._backoff = backoff if backoff is not None else Backoff()
         self._restart_requested = asyncio.Event()
+        self._restart_reason: str | None = None
+        self.restart_requests = 0
+        self.last_resync_reason: str | None = None
         self.reconnects = 0
         self.keepalives = 0
         self.resyncs = 0
@@ -128,14 +133,31 @@ class UserStreamSupervisor(Generic[OrderT]):
                 # The next session still runs (and fails fast), so the restart is retried.
                 log.warning("user_stream_restart_failed", error=str(error), attempt=attempt)
 
+    def request_restart(self, reason: str) -> None:
+        """Ask the stream loop to restart the stream and resync through REST, with ``reason``.
+
+        Only sets a flag the running session watches: the restart itself runs in the stream
+        loop, one at a time. Requests made before the running session notices the first one
+        join it (the first reason is kept).
+        """
+        if not reason:
+            raise ValueError(f"restart reason must not be empty, got {reason!r}")
+        self.restart_requests += 1
+        if self._restart_requested.is_set():
+            return
+        self._restart_reason = reason
+        self._restart_requested.set()
+        log.info("user_stream_restart_requested", reason=reason)
+
     def _classify(self, error: BaseException) -> str:
         if self._restart_requested.is_set():
-            return "keepalive_failed"
+            return self._restart_reason or "keepalive_failed"
         return "silence" if isinstance(error, TimeoutError) else "error"
 
     async def _session(self, reason: str) -> None:
         """Subscribe, resync, then pass updates on until the stream breaks (raises)."""
         self._restart_requested.clear()
+        self._restart_reason = None
         # Subscribe first, then take the REST snapshot: events during the resync wait on the
         # stream instead of being lost. A source that opens its socket apart from the watch
         # (``open_user_stream``: a listenKey POST and a handshake) has it open before; else one
@@ -171,7 +193,7 @@ class UserStreamSupervisor(Generic[OrderT]):
         try:
             done, _ = await asyncio.wait({watch_task, restart}, return_when=asyncio.FIRST_COMPLETED)
             if watch_task not in done:
-                raise VenueError("user stream restart requested after a failed keep-alive")
+                raise VenueError(f"user stream restart requested ({self._restart_reason})")
             return watch_task.result()
         finally:
             # Also when this supervisor is cancelled (shutdown): no watch may outlive it, or its
@@ -202,6 +224,7 @@ class UserStreamSupervisor(Generic[OrderT]):
         fills.sort(key=lambda fill: fill.ts_ns)
         self.resyncs += 1
         self.last_resync_ms = now
+        self.last_resync_reason = reason
         log.info(
             "user_stream_resynced",
             reason=reason,
@@ -224,6 +247,6 @@ class UserStreamSupervisor(Generic[OrderT]):
             except _STREAM_ERRORS as error:
                 # An expired listenKey cannot be extended: re-create the stream (EX3).
                 log.warning("user_stream_keepalive_failed", error=str(error))
-                self._restart_requested.set()
+                self.request_restart("keepalive_failed")
                 continue
             self.keepalives += 1
