@@ -320,6 +320,8 @@ class OrderManager:
                     self._pending_tag.pop(symbol, None)
             if not self.retain_history:
                 del orders[coid]
+        elif coid in self._open:
+            self._open[coid] = updated  # open_orders shows the current state, not the submitted
         return updated
 
     def restore(self, orders: Iterable[Order], fills: Iterable[Fill]) -> None:

@@ -202,3 +202,14 @@ def test_hedge_mode_perpetual_orders_name_their_leg() -> None:
     assert entry.position_side is PositionSide.LONG
     assert exit_order.position_side is PositionSide.LONG
     assert exit_order.side is OrderSide.SELL
+
+
+def test_open_orders_show_the_current_state_not_the_submitted_one() -> None:
+    manager = _manager()
+    plan = manager.plan(_decision(Action.ENTER_LONG))
+    assert plan is not None
+    order = manager.submit(manager.create(plan, Decimal("0.01"), 1), 1)
+    manager.apply(OrderUpdate(order.client_order_id, OrderEventKind.ACCEPT, 2))
+    [held] = manager.open_orders
+    assert held.status is OrderStatus.ACCEPTED
+    assert held == manager.orders[order.client_order_id]
