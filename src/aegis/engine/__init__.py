@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from aegis.engine.services import DurableServices
     from aegis.engine.session import RunSession, SessionInfo, SessionResult
     from aegis.engine.supervisor import Supervisor
+    from aegis.engine.venue_stream import VenueUserStream
+    from aegis.engine.watchdog import FillWatchdog
 
 __all__ = [
     "DatabaseUnavailable",
@@ -28,6 +30,7 @@ __all__ = [
     "DurableJournal",
     "DurableServices",
     "FillListener",
+    "FillWatchdog",
     "PaperVenue",
     "PositionLocks",
     "PreflightFailed",
@@ -43,6 +46,7 @@ __all__ = [
     "TradingPipeline",
     "TradingRuntime",
     "UpdateApplier",
+    "VenueUserStream",
 ]
 
 _LAZY = {
@@ -63,6 +67,8 @@ _LAZY = {
     "SessionInfo": "aegis.engine.session",
     "SessionResult": "aegis.engine.session",
     "Supervisor": "aegis.engine.supervisor",
+    "FillWatchdog": "aegis.engine.watchdog",
+    "VenueUserStream": "aegis.engine.venue_stream",
 }
 
 
