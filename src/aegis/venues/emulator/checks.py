@@ -58,10 +58,8 @@ def _check_limits(
     error = limits.check_open(
         request.type,
         is_algo=is_algo,
-        open_types=(
-            o.type for o in venue.orders.values() if o.is_open and o.symbol_id == symbol_id
-        ),
-        open_algos=sum(1 for a in venue.algos.values() if a.is_open and a.symbol_id == symbol_id),
+        open_types=(o.type for o in venue.open_orders(symbol_id)),
+        open_algos=len(venue.open_algos(symbol_id)),
     )
     if error is not None:
         raise error
@@ -70,8 +68,8 @@ def _check_limits(
 def _client_id_in_use(venue: AccountVenue, client_id: str, *, is_algo: bool) -> bool:
     # Binance refuses a client id only while an order with it is still open.
     if is_algo:
-        return any(a.is_open and a.client_algo_id == client_id for a in venue.algos.values())
-    return any(o.is_open and o.client_order_id == client_id for o in venue.orders.values())
+        return any(a.client_algo_id == client_id for a in venue.open_algos())
+    return any(o.client_order_id == client_id for o in venue.open_orders())
 
 
 def _check_trigger(request: OrderRequest, stop: Decimal, last: Decimal) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from aegis.model.errors import OrderNotFound
 from aegis.model.events import Fill, FundingPayment, OrderEventKind, OrderUpdate
@@ -19,6 +19,8 @@ from aegis.venues.emulator.markets import MarketKind, SymbolSpec
 from aegis.venues.emulator.records import AlgoRecord, OrderRecord, TradeRecord, order_trade_update
 from aegis.venues.emulator.translate import OrderRequest, build_instruments, sim_order
 from aegis.venues.sim import FillModel, FundingSeries, SimulatedExchange
+
+_Record = TypeVar("_Record", OrderRecord, AlgoRecord)
 
 __all__ = ["AccountVenue", "OrderRequest", "build_instruments"]
 
@@ -54,6 +56,10 @@ class AccountVenue:
         self.ledger = ledger
         self.orders: dict[int, OrderRecord] = {}
         self.algos: dict[int, AlgoRecord] = {}
+        # ids of the orders that may still be open, oldest first: every order check walks the
+        # open orders, and walking the whole history made each placement O(orders placed)
+        self._open_ids: dict[int, None] = {}
+        self._open_algo_ids: dict[int, None] = {}
         self.trades: list[TradeRecord] = []
         self.income = IncomeLog(itertools.count(1))
         self.outbox: list[dict[str, Any]] = []
@@ -82,7 +88,11 @@ class AccountVenue:
 
     def open_orders(self, symbol_id: str | None = None) -> list[OrderRecord]:
         """Open regular orders, oldest first."""
-        return [o for o in self.orders.values() if o.is_open and symbol_id in (None, o.symbol_id)]
+        return _still_open(self.orders, self._open_ids, symbol_id)
+
+    def open_algos(self, symbol_id: str | None = None) -> list[AlgoRecord]:
+        """Open (untriggered) algo orders, oldest first."""
+        return _still_open(self.algos, self._open_algo_ids, symbol_id)
 
     def open_order_margin(self) -> Decimal:
         """Initial margin reserved by open non-reduce-only USD-M orders."""
@@ -139,6 +149,7 @@ class AccountVenue:
                 sim_id=f"a{new_id}",
             )
             self.algos[new_id] = algo
+            self._open_algo_ids[new_id] = None
             self._submit(algo.sim_id, algo, request, now)
             self.outbox.append(algo.to_event(now))
             return algo
@@ -160,6 +171,7 @@ class AccountVenue:
             sim_id=f"o{new_id}",
         )
         self.orders[new_id] = order
+        self._open_ids[new_id] = None
         self._emit_order(order, "NEW", None)
         if hold_candles > 0:
             order.held_candles = hold_candles
@@ -286,6 +298,7 @@ class AccountVenue:
             sim_id=algo.sim_id,
         )
         self.orders[order_id] = order
+        self._open_ids[order_id] = None
         algo.actual_order_id = order_id
         algo.trigger_time_ms = now_ms
         algo.update_time_ms = now_ms
@@ -355,3 +368,20 @@ class AccountVenue:
         if self.kind == "usdm":
             time_ms = trade.time_ms if trade is not None else order.update_time_ms
             self.outbox.append(order_trade_update(order, execution, time_ms, trade))
+
+
+def _still_open(
+    records: Mapping[int, _Record], candidates: dict[int, None], symbol_id: str | None
+) -> list[_Record]:
+    """The open records among ``candidates`` (dropping those that closed), oldest first."""
+    found: list[_Record] = []
+    closed: list[int] = []
+    for record_id in candidates:
+        record = records[record_id]
+        if not record.is_open:
+            closed.append(record_id)
+        elif symbol_id is None or record.symbol_id == symbol_id:
+            found.append(record)
+    for record_id in closed:
+        del candidates[record_id]
+    return found

@@ -204,11 +204,7 @@ def cancel_algo_order(call: Call) -> Any:
 def open_algo_orders(call: Call) -> Any:
     """``GET /fapi/v1/openAlgoOrders``."""
     spec = call.optional_symbol()
-    return [
-        a.to_json()
-        for a in call.venue.algos.values()
-        if a.is_open and (spec is None or a.symbol_id == spec.symbol_id)
-    ]
+    return [a.to_json() for a in call.venue.open_algos(None if spec is None else spec.symbol_id)]
 
 
 def all_algo_orders(call: Call) -> Any:
