@@ -10,6 +10,7 @@ refused by risk (a tiny symbol exposure limit), so every position is the hand's.
 
 from __future__ import annotations
 
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from tests.integration.durability.conftest import run_session, until
 from tests.integration.runtime.conftest import FEE_BPS, PARAMS, SIZE, SYMBOL
 from tests.integration.runtime.conftest import xrp_slice as xrp_slice  # the shared fixture
 
+from aegis.cli.run_summary import build_summary
 from aegis.config import Settings, load_settings
 from aegis.engine.assembly import open_store
 from aegis.engine.controls import request_control
@@ -206,6 +208,15 @@ async def test_manual_orders_are_adopted_followed_and_killed_by_the_running_bot(
 
     manager = result.runtime.pipeline.order_manager
     assert manager.net_quantity(SYMBOL) == 0
+    # the run's summary counts the hand's fills taken over during the run: every round trip
+    # closed (no exit without its entry), and the return is the equity's own change
+    summary = build_summary(result, time.perf_counter())
+    assert summary["round_trips"] >= 1
+    assert summary["total_return"] == pytest.approx(
+        summary["final_equity"] / summary["initial_cash"] - 1, abs=1e-9
+    )
+    record_fills = result.runtime.record.symbols[SYMBOL].fills
+    assert {"hand-market", "hand-second"} <= {f.client_order_id for f in record_fills}
     with open_store(settings) as store:
         fills = store.fills(TENANT, bot_id=BOT)
         positions = store.positions(TENANT, bot_id=BOT)

@@ -7,6 +7,11 @@ Perpetual funding the run booked counts as in a backtest with a funding series (
 payment moves the equity from the candle it settled on, counts in the round trip open then
 (round trips are net of fees and funding) and ``funding_paid`` / ``funding_payments`` say the
 totals; ``run.funding`` lists every payment with the venue's id.
+
+A run that starts with a position (restored at a restart, or a hand's order adopted before the
+first candle) carries it in: the summary starts from the portfolio's equity at the run's first
+candle (``initial_cash``) and books the position as a fill at that candle's close, so its round
+trip is what the position made during this run, and the return is this run's.
 """
 
 from __future__ import annotations
@@ -18,10 +23,18 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from aegis.backtest import BacktestResult, build_round_trips, compute_metrics, equity_curve
-from aegis.model.events import FundingPayment
+from aegis.model.enums import LiquidityRole, OrderSide
+from aegis.model.events import Fill, FundingPayment
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from aegis.engine.record import SymbolRecord
     from aegis.engine.session import SessionResult
+    from aegis.model.order import Order
+
+#: client order id prefix and trade id of the position a run starts with (not an order)
+CARRIED_ID: Final = "carried"
 
 #: Statistics the table shows, in order (``--json`` prints every key, unformatted).
 TABLE_STATISTICS: Final = (
@@ -73,11 +86,15 @@ def build_summary(result: SessionResult, started: float) -> dict[str, Any]:
     initial_cash = record.initial_cash
     close = np.asarray(symbol_record.close, dtype=np.float64)
     ts_ms = np.asarray(symbol_record.ts_ms, dtype=np.int64)
-    fills = symbol_record.fills
+    fills, fill_bars = list(symbol_record.fills), list(symbol_record.fill_bars)
+    if symbol_record.opening_equity is not None:
+        initial_cash = symbol_record.opening_equity
+    carried = _carried_fill(symbol_record, instrument.quote)
+    if carried is not None:
+        fills.insert(0, carried)
+        fill_bars.insert(0, 0)
     if len(close):
-        equity, exposure_bars = equity_curve(
-            fills, symbol_record.fill_bars, instrument, initial_cash, close
-        )
+        equity, exposure_bars = equity_curve(fills, fill_bars, instrument, initial_cash, close)
         last_close = Decimal(repr(float(close[-1])))
     else:
         equity, exposure_bars = np.full(0, float(initial_cash)), 0
@@ -119,7 +136,7 @@ def build_summary(result: SessionResult, started: float) -> dict[str, Any]:
         metrics=metrics,
         warnings=warnings,
         engine_seconds=time.perf_counter() - started,
-        entry_fills=sum(1 for f in fills if manager.orders[f.client_order_id].tag == "entry"),
+        entry_fills=sum(1 for f in fills if _tag(manager.orders, f.client_order_id) == "entry"),
         funding_paid=portfolio.funding_paid,
         funding_payments=len(funding),
     ).to_json()
@@ -148,6 +165,30 @@ def build_summary(result: SessionResult, started: float) -> dict[str, Any]:
         "funding": _funding_rows(result),
     }
     return summary
+
+
+def _carried_fill(symbol_record: SymbolRecord, quote: str) -> Fill | None:
+    """The position the run started with, as a fill at its first candle's close (or None)."""
+    net = symbol_record.opening_net
+    if not net or not symbol_record.ts_ms:
+        return None
+    return Fill(
+        client_order_id=f"{CARRIED_ID}:{symbol_record.symbol}",
+        symbol=symbol_record.symbol,
+        side=OrderSide.BUY if net > 0 else OrderSide.SELL,
+        price=Decimal(repr(symbol_record.close[0])),
+        quantity=abs(net),
+        fee=Decimal(0),
+        fee_currency=quote,
+        liquidity=LiquidityRole.TAKER,
+        ts_ns=symbol_record.ts_ms[0] * 1_000_000,
+        trade_id=CARRIED_ID,
+    )
+
+
+def _tag(orders: Mapping[str, Order], client_order_id: str) -> str | None:
+    order = orders.get(client_order_id)
+    return None if order is None else order.tag
 
 
 def _funding_of(result: SessionResult, symbol: str) -> list[FundingPayment]:

@@ -27,13 +27,20 @@ _ZERO: Final = Decimal(0)
 
 @dataclass(slots=True)
 class SymbolRecord:
-    """One symbol's run: candle times and closes, fills and the candle index of each fill."""
+    """One symbol's run: candle times and closes, fills and the candle index of each fill.
+
+    ``opening_net`` and ``opening_equity`` are the symbol's signed position and the portfolio's
+    equity when its first candle of the run was processed: a run that starts with a position
+    (restored at a restart, or adopted before the first candle) carries it in from there.
+    """
 
     symbol: str
     ts_ms: list[int] = field(default_factory=list)
     close: list[float] = field(default_factory=list)
     fills: list[Fill] = field(default_factory=list)
     fill_bars: list[int] = field(default_factory=list)
+    opening_net: Decimal = _ZERO
+    opening_equity: Decimal | None = None
 
     def add_candle(self, ts_ms: int, close: float) -> None:
         """Record a processed candle."""

@@ -129,7 +129,10 @@ class TradingRuntime:
         self.applier = UpdateApplier(
             pipeline, on_applied=None if durability is None else durability.on_applied
         )
-        self.order_sync = OrderSync(venue, self.applier, self.metrics, recorded=durability)
+        self.order_sync = OrderSync(
+            venue, self.applier, self.metrics, recorded=durability,
+            on_adopted_fill=self._on_adopted_fill,
+        )  # fmt: skip
         self.buffers = RingBuffers(options.ring_capacity, timeframe_ms=self.timeframe_ms)
         self.is_deciding = True
         #: awaited at the candle boundary after a user-stream reconnect (not the first connect)
@@ -191,7 +194,10 @@ class TradingRuntime:
         self.buffers.append(symbol, candle)
         self.last_close[symbol] = Decimal(repr(candle.close))
         if not self.is_warming:
-            self.record.symbols[symbol].add_candle(candle.ts_ms, candle.close)
+            symbol_record = self.record.symbols[symbol]
+            if not symbol_record.ts_ms:
+                self._open_record(symbol)
+            symbol_record.add_candle(candle.ts_ms, candle.close)
             await self._fills_due(symbol, candle)
             if self._reconcile_due and self.after_resync is not None:
                 self._reconcile_due = False
@@ -369,6 +375,25 @@ class TradingRuntime:
     def _on_fill(self, fill: Fill) -> None:
         self.record.add_fill(fill)
         self.metrics.fills.labels(symbol=fill.symbol).inc()
+
+    def _on_adopted_fill(self, fill: Fill) -> None:
+        # A fill of an order placed by hand, taken over during the run: part of the run once
+        # its symbol's opening state was taken (before that, the opening position holds it).
+        symbol_record = self.record.symbols.get(fill.symbol)
+        if symbol_record is not None and symbol_record.ts_ms:
+            self.pipeline.fills.append(fill)
+            self._on_fill(fill)
+
+    def _open_record(self, symbol: str) -> None:
+        """Take the position and equity the run starts with on ``symbol`` (the summary's start)."""
+        symbol_record = self.record.symbols[symbol]
+        manager = self.pipeline.order_manager
+        symbol_record.opening_net = manager.net_quantity(symbol)
+        try:
+            symbol_record.opening_equity = manager.portfolio.equity(self.last_close)
+        except KeyError:
+            # an open leg of a symbol without a price yet: the summary keeps the initial cash
+            symbol_record.opening_equity = None
 
     # ------------------------------------------------------------------ state
     def equity(self) -> Decimal:

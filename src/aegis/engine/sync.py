@@ -14,7 +14,7 @@ own orders: user-stream updates apply, the kill switch cancels them.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from typing import Final, Protocol
 
 import structlog
@@ -63,7 +63,8 @@ class OrderSync:
     """Confirm and settle local orders against ``venue``; see the module docstring.
 
     ``recorded``: where adopted orders are read from, the runtime's ``Durability`` (None: a
-    runtime without a store adopts nothing).
+    runtime without a store adopts nothing). ``on_adopted_fill`` gets each fill taken over
+    with an adopted order (the runtime's run record).
     """
 
     def __init__(
@@ -73,11 +74,13 @@ class OrderSync:
         metrics: RuntimeMetrics,
         *,
         recorded: RecordedOrders | None = None,
+        on_adopted_fill: Callable[[Fill], None] | None = None,
     ) -> None:
         self.venue = venue
         self.applier = applier
         self.metrics = metrics
         self.recorded = recorded
+        self.on_adopted_fill = on_adopted_fill
         self.last_sync_ms: int | None = None
         self.syncs = 0
         self.errors = 0
@@ -127,6 +130,9 @@ class OrderSync:
         for order, fills in found:
             adopted.append(manager.adopt(order, fills))
             self.applier.remember(fills)
+            if self.on_adopted_fill is not None:
+                for fill in fills:
+                    self.on_adopted_fill(fill)
             self.adopted += 1
             log.info("order_adopted_by_process", client_order_id=order.client_order_id,
                      symbol=symbol, status=str(order.status), fills=len(fills),

@@ -192,6 +192,16 @@ async def test_live_books_the_exchange_payment_once_across_a_restart(
     summary = build_summary(two, time.perf_counter())
     assert summary["funding_paid"] == float(-amount)
     assert [Decimal(row["amount"]) for row in summary["run"]["funding"]] == [amount]
+    # the second run started holding the position: it is carried in at the run's first close,
+    # so the one round trip is the exit's, and the return is the equity's own change
+    record = two.runtime.record.symbols[SYMBOL]
+    assert record.opening_net == entry.quantity
+    assert summary["round_trips"] == 1
+    assert summary["trades"] == 0  # no entry order in this run
+    assert Decimal(repr(summary["initial_cash"])) == record.opening_equity
+    assert summary["total_return"] == pytest.approx(
+        summary["final_equity"] / summary["initial_cash"] - 1, abs=1e-9
+    )
     # the stored round trip (what the risk engine's cooldown reads) is net of it too
     with open_store(settings) as store:
         (trade,) = store.trades("default", bot_id=settings.bot_id)
