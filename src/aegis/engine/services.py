@@ -154,7 +154,9 @@ class DurableServices:
         The reconciler heals the store; the running order manager and portfolio would keep
         their own view until a restart, and an operator's resume would trade on it. The venue's
         answers go through the same idempotent ``OrderSync.confirm`` as a deterministic replay:
-        fills the process lacks are applied once, closed orders are closed.
+        fills the process lacks are applied once, closed orders are closed. The journal's
+        position legs are then reloaded from the store: a fill the reconciler stored and the
+        process applied afterwards moved those legs although the store refused it as a duplicate.
         """
         symbols = sorted({
             outcome.mismatch.symbol for outcome in report.outcomes
@@ -170,6 +172,12 @@ class DurableServices:
                 log.warning("process_heal_failed", symbol=symbol, error=str(error))
                 continue
             log.info("process_healed", symbol=symbol, run_id=report.run_id)
+        if symbols and not self.stop_event.is_set():
+            instruments = self.runtime.pipeline.order_manager.instruments
+            try:
+                self.durability.reload_positions(instruments)
+            except AegisError as error:
+                log.warning("process_heal_legs_not_reloaded", error=str(error))
 
     async def _after_reconnect(self) -> None:
         """RC1 / OR3: reconcile, then book funding missed while the stream was down."""

@@ -255,3 +255,23 @@ def test_a_restart_resumes_the_open_trip_with_funding_settled_before_its_next_fi
     # its own trading PnL (10), fees (0.2 of the flip + 0.2) and funding (1.5); not the 19.8
     # the short leg made in the earlier trip
     assert (short.pnl, short.fees) == (Decimal("11.1"), Decimal("0.4"))
+
+
+def test_a_fill_the_store_already_holds_moves_the_book_until_the_legs_are_reloaded(
+    store: Store,
+) -> None:
+    # Reconciliation stored the fill first; the process applies it afterwards: the store
+    # refuses it as a duplicate, but the journal's book had moved (what heal_process reloads).
+    from aegis.engine.durable import Durability
+
+    journal = DurableJournal(store, TENANT, BOT, INSTRUMENTS)
+    fill = _trade(journal, "b1", BUY, "1", "100", "0.1", 1)
+    order = store.get_order(TENANT, "b1")
+    assert order is not None
+    again = OrderUpdate("b1", OrderEventKind.FILL, 2, fill)
+    journal.record_update(order, again)  # DuplicateFill in the store, counted as applied
+    assert journal.book.legs()[0].quantity == 2  # the book counted it twice
+    durability = Durability.__new__(Durability)
+    durability.journal = journal  # its tenant and bot are the journal's
+    durability.reload_positions(INSTRUMENTS)
+    assert [(leg.side, leg.quantity) for leg in journal.book.legs()] == [(LONG, Decimal(1))]

@@ -34,11 +34,24 @@ class Sync:
             raise TransientVenueError(f"fetch_order {symbol}: 503")
 
 
-def _services(sync: Sync) -> DurableServices:
-    runtime: Any = SimpleNamespace(order_sync=sync, record=SimpleNamespace(
-        symbols={BTC: None, XRP: None}))  # fmt: skip
+class Durable:
+    """The runtime's Durability: records each reload of the journal's position legs."""
+
+    def __init__(self) -> None:
+        self.reloads: list[object] = []
+
+    def reload_positions(self, instruments: object) -> None:
+        self.reloads.append(instruments)
+
+
+def _services(sync: Sync, durable: Durable | None = None) -> DurableServices:
+    runtime: Any = SimpleNamespace(
+        order_sync=sync, record=SimpleNamespace(symbols={BTC: None, XRP: None}),
+        pipeline=SimpleNamespace(order_manager=SimpleNamespace(instruments={"I": 1})),
+    )  # fmt: skip
     services = DurableServices.__new__(DurableServices)
     services.runtime = runtime
+    services.durability = durable if durable is not None else Durable()  # type: ignore[assignment]
     services.stop_event = asyncio.Event()
     return services
 
@@ -60,7 +73,8 @@ def _report(*outcomes: MismatchOutcome) -> ReconciliationReport:
 
 async def test_each_symbol_with_adopted_orders_or_fills_is_confirmed_once() -> None:
     sync = Sync(failing=BTC)
-    services = _services(sync)
+    durable = Durable()
+    services = _services(sync, durable)
     await services.heal_process(_report(
         _outcome(RecordKind.ORDER, XRP, HealAction.ADOPTED),
         _outcome(RecordKind.FILL, XRP, HealAction.ADOPTED),
@@ -69,12 +83,16 @@ async def test_each_symbol_with_adopted_orders_or_fills_is_confirmed_once() -> N
         _outcome(RecordKind.BALANCE, XRP, HealAction.ADOPTED),
     ))  # fmt: skip
     assert sync.confirmed == [BTC, XRP]
+    # then the journal's legs are read back from the store, once
+    assert durable.reloads == [{"I": 1}]
 
 
 async def test_nothing_adopted_nothing_asked() -> None:
     sync = Sync()
-    await _services(sync).heal_process(_report(
+    durable = Durable()
+    await _services(sync, durable).heal_process(_report(
         _outcome(RecordKind.ORDER, XRP, HealAction.ALERTED),
         _outcome(RecordKind.POSITION, BTC, HealAction.ADOPTED),
     ))  # fmt: skip
     assert sync.confirmed == []
+    assert durable.reloads == []
