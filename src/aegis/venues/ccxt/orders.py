@@ -66,14 +66,14 @@ def build_request(
         stop_price = instrument.round_price(stop_price, order.side, mode="nearest")
     reference = None
     if reference_price is not None:
-        reference = reference_price * REFERENCE_PRICE_MARGIN
-        if order.type is OrderType.LIMIT:
+        shift = REFERENCE_PRICE_MARGIN
+        if order.type is OrderType.LIMIT and order.side is OrderSide.SELL:
             # The venue bands a limit price around its own reference (Binance USD-M: the mark
-            # price), which may stand a little off our last price: move ours by the margin
-            # towards the side's bound, so that a price we accept the venue accepts too.
-            margin = _ONE - REFERENCE_PRICE_MARGIN
-            shift = _ONE - margin if order.side is OrderSide.BUY else _ONE + margin
-            reference = reference_price * shift
+            # price), which may stand a little off our last price: ours moves by the margin
+            # towards the side's bound (a buy's down, as for the notional; a sell's up), so
+            # that a price we accept the venue accepts too.
+            shift = _ONE + (_ONE - REFERENCE_PRICE_MARGIN)
+        reference = reference_price * shift
     quantity, price = instrument.normalise(
         order.type,
         order.side,
