@@ -21,10 +21,11 @@ import httpx
 import pytest
 import structlog
 from tests.integration.durability.conftest import run_session, until
-from tests.integration.runtime.conftest import FEE_BPS, PARAMS, SIZE, SYMBOL
-from tests.integration.runtime.conftest import xrp_slice as xrp_slice  # the shared fixture
+from tests.integration.runtime.conftest import SYMBOL
+from tests.integration.runtime.conftest import run_settings as run_settings  # shared fixtures
+from tests.integration.runtime.conftest import xrp_slice as xrp_slice
 
-from aegis.config import Settings, load_settings
+from aegis.config import Settings
 from aegis.engine.assembly import open_store
 from aegis.engine.runtime import TradingRuntime
 from aegis.engine.session import RunSession, SessionInfo
@@ -37,18 +38,11 @@ WATCHDOG_S = 0.2
 
 
 @pytest.fixture
-def settings(xrp_slice: Path, tmp_path: Path) -> Settings:
+def settings(run_settings: Callable[..., Settings], xrp_slice: Path) -> Settings:
     """A live run paced at real time (one 5m candle per 300 s): candles close when we say."""
-    return load_settings(
-        None,
-        mode="live",
-        data_dir=tmp_path / "data",
-        exchange={"name": "emulator"},
+    return run_settings(
+        "live",
         market={"symbols": [SYMBOL], "timeframe": "5m", "data": [xrp_slice], "speed": "1"},
-        strategy={"name": "ema_cross", "params": PARAMS},
-        sizing={"quantity": SIZE, "fee_bps": FEE_BPS, "cash": "10000"},
-        server={"port": 0},
-        database={"url": f"sqlite:///{tmp_path / 'aegis.db'}"},
         risk={"cooldown_losses": 1_000_000},
         runtime={"fill_watchdog_s": WATCHDOG_S},
     )

@@ -11,19 +11,20 @@ refused by risk (a tiny symbol exposure limit), so every position is the hand's.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from tests.emulator_accounts import raw_client
 from tests.integration.durability.conftest import run_session, until
-from tests.integration.runtime.conftest import FEE_BPS, PARAMS, SIZE, SYMBOL
-from tests.integration.runtime.conftest import xrp_slice as xrp_slice  # the shared fixture
+from tests.integration.runtime.conftest import SYMBOL
+from tests.integration.runtime.conftest import run_settings as run_settings  # shared fixtures
+from tests.integration.runtime.conftest import xrp_slice as xrp_slice
 
 from aegis.cli.run_summary import build_summary
-from aegis.config import Settings, load_settings
+from aegis.config import Settings
 from aegis.engine.assembly import open_store
 from aegis.engine.controls import request_control
 from aegis.engine.runtime import TradingRuntime
@@ -40,19 +41,10 @@ REST_QTY, MARKET_QTY, SECOND_QTY = Decimal(20), Decimal(10), Decimal(7)
 
 
 @pytest.fixture
-def settings(xrp_slice: Path, tmp_path: Path) -> Settings:
+def settings(run_settings: Callable[..., Settings]) -> Settings:
     """A live, step-driven run whose own entries risk refuses."""
-    return load_settings(
-        None,
-        mode="live",
-        data_dir=tmp_path / "data",
-        exchange={"name": "emulator"},
-        market={"symbols": [SYMBOL], "timeframe": "5m", "data": [xrp_slice], "speed": "max"},
-        strategy={"name": "ema_cross", "params": PARAMS},
-        sizing={"quantity": SIZE, "fee_bps": FEE_BPS, "cash": "10000"},
-        server={"port": 0},
-        database={"url": f"sqlite:///{tmp_path / 'aegis.db'}"},
-        risk={"cooldown_losses": 1_000_000, "max_symbol_exposure": "0.0001"},
+    return run_settings(
+        "live", risk={"cooldown_losses": 1_000_000, "max_symbol_exposure": "0.0001"}
     )
 
 
