@@ -7,6 +7,11 @@ user stream open. No strategy, no risk, no store. The decision latency the bench
 this client is therefore what ccxt, the emulator and loopback cost by themselves: the floor
 under the runtime's figure. SIGTERM stops it; it then writes ``--out`` in the runtime's format
 (``processed``, ``task_failures``).
+
+``--durable-intent`` adds the least that OR2 asks of any bot: before each ``create_order``, the
+order's client order id is committed in one row of an SQLite database in ``--data-dir`` with
+the store's own settings (WAL, ``synchronous=FULL``: the commit waits for the disk). Still no
+strategy, risk or order objects: the floor under a runtime that writes its intent first.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,8 +32,47 @@ async def _user_stream(exchange: Any) -> None:
         await exchange.watch_orders()
 
 
+class IntentRows:
+    """One synced row per order, committed before the order is sent (the OR2 minimum)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS intents (client_order_id TEXT PRIMARY KEY,"
+            " symbol TEXT NOT NULL, side TEXT NOT NULL, quantity TEXT NOT NULL)"
+        )
+
+    def commit(self, client_order_id: str, symbol: str, side: str, quantity: str) -> None:
+        """Commit one intent row; returns once SQLite has synced the WAL."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT INTO intents VALUES (?, ?, ?, ?)", (client_order_id, symbol, side, quantity)
+            )
+        except sqlite3.Error:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def count(self) -> int:
+        """Return how many intents were committed."""
+        return int(self._db.execute("SELECT count(*) FROM intents").fetchone()[0])
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+
 async def _trade(
-    exchange: Any, symbol: str, every: int, size: float, seen: dict[str, list[int]]
+    exchange: Any,
+    symbol: str,
+    every: int,
+    size: str,
+    seen: dict[str, list[int]],
+    intents: IntentRows | None,
 ) -> None:
     last_open: int | None = None
     count = 0
@@ -42,7 +87,12 @@ async def _trade(
         count += 1
         if count % every:
             continue
-        await exchange.create_order(symbol, "market", side, size)
+        client_order_id = f"floor.{count // every}"
+        if intents is not None:
+            intents.commit(client_order_id, symbol, side, size)
+        await exchange.create_order(
+            symbol, "market", side, float(size), None, {"newClientOrderId": client_order_id}
+        )
         side = "sell" if side == "buy" else "buy"
 
 
@@ -67,13 +117,14 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     symbol = args.symbols.split(",")[0]
     seen: dict[str, list[int]] = {}
     failures: list[str] = []
+    intents = IntentRows(args.data_dir / "floor.db") if args.durable_intent else None
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     try:
         await exchange.load_markets()
         tasks = [
             asyncio.create_task(_user_stream(exchange)),
-            asyncio.create_task(_trade(exchange, symbol, args.every, float(args.size), seen)),
+            asyncio.create_task(_trade(exchange, symbol, args.every, args.size, seen, intents)),
         ]
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([*tasks, stopping], return_when=asyncio.FIRST_COMPLETED)
@@ -86,7 +137,11 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
                 await task
     finally:
         await exchange.close()
-    return {"processed": seen, "task_failures": failures}
+        committed = None
+        if intents is not None:
+            committed = intents.count()
+            intents.close()
+    return {"processed": seen, "task_failures": failures, "intents": committed}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=2)
     parser.add_argument("--size", default="0.01")
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument(
+        "--durable-intent", action="store_true", help="commit a synced intent row per order"
+    )
     args, _ = parser.parse_known_args(argv)  # accepts the runtime's other flags
     result = asyncio.run(_run(args))
     args.out.write_text(json.dumps(result) + "\n")

@@ -59,6 +59,7 @@ class Scenario:
     every: int
     spread: int
     client: str = "benchmarks._live_runtime"
+    client_args: tuple[str, ...] = ()
 
 
 SCENARIOS = (
@@ -72,6 +73,17 @@ SCENARIOS = (
     Scenario("follow_200", 200, 60.0, 20.0, 100, 1),
     # latency_1 again, with bare ccxt.pro in place of the runtime: the floor under its figure
     Scenario("floor_1", 1, 1200.0, 15.0, 2, 0, client="benchmarks._live_floor"),
+    # the same with the least OR2 asks: one synced SQLite row per order, committed before it
+    Scenario(
+        "floor_durable_1",
+        1,
+        1200.0,
+        15.0,
+        2,
+        0,
+        client="benchmarks._live_floor",
+        client_args=("--durable-intent",),
+    ),
 )
 
 
@@ -114,6 +126,7 @@ async def run_scenario(
         "--secret", SECRET, "--symbols", ",".join(unified(p) for p in chosen),
         "--speed", str(scenario.speed), "--every", str(scenario.every),
         "--spread", str(scenario.spread), "--data-dir", str(run_dir / "data"), "--out", str(out),
+        *scenario.client_args,
     ]  # fmt: skip
     trace_file = run_dir / "trace.json"
     if trace and scenario.client == "benchmarks._live_runtime":
@@ -195,6 +208,8 @@ def _figures(
         "cpu_seconds": round(window["cpu_s"], 2),
         "cpu_percent": round(100 * window["cpu_s"] / window["wall_s"], 1),
         "runtime_task_failures": result["task_failures"],
+        # the durable floor's own count of committed intent rows (None for the other clients)
+        "intents_committed": result.get("intents"),
         "emulator": summary(server),
     }
 
@@ -224,8 +239,9 @@ def run(only: list[str] | None = None, *, trace: bool = False) -> dict[str, Any]
         if only and scenario.name not in only:
             continue
         runs[scenario.name] = asyncio.run(run_scenario(scenario, files, workdir, trace=trace))
-    one, fifty, follow, floor = (
-        runs.get(n, {}) for n in ("latency_1", "latency_50", "follow_200", "floor_1")
+    one, fifty, follow, floor, durable_floor = (
+        runs.get(n, {})
+        for n in ("latency_1", "latency_50", "follow_200", "floor_1", "floor_durable_1")
     )
     figures = {
         "latency_p50_ms": one.get("latency_p50_ms"),
@@ -237,6 +253,8 @@ def run(only: list[str] | None = None, *, trace: bool = False) -> dict[str, Any]
         "cpu_percent": follow.get("cpu_percent"),
         "floor_latency_p50_ms": floor.get("latency_p50_ms"),
         "floor_latency_p99_ms": floor.get("latency_p99_ms"),
+        "floor_durable_latency_p50_ms": durable_floor.get("latency_p50_ms"),
+        "floor_durable_latency_p99_ms": durable_floor.get("latency_p99_ms"),
         "cpu_count": os.cpu_count(),
         "runs": runs,
     }
@@ -270,6 +288,8 @@ def report(figures: dict[str, Any]) -> bool:
         ("runtime CPU, 200 symbols at 60x (%)", "cpu_percent"),
         ("floor: bare ccxt p50, 1 symbol (ms)", "floor_latency_p50_ms"),
         ("floor: bare ccxt p99, 1 symbol (ms)", "floor_latency_p99_ms"),
+        ("floor + synced intent row p50 (ms)", "floor_durable_latency_p50_ms"),
+        ("floor + synced intent row p99 (ms)", "floor_durable_latency_p99_ms"),
     )
     for label, key in reported:
         print(f"{label:44} {figures[key]!s:>10} {'report':>10}")
