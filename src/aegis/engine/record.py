@@ -98,11 +98,12 @@ class TradeTracker:
     A trade opens when its leg leaves flat and closes when the leg is flat again. Its ``pnl``
     is what the leg realised meanwhile net of fees and funding; ``quantity`` is the quantity
     entered, ``entry_price`` / ``exit_price`` the quantity-weighted averages of the entries /
-    exits (as ``aegis.backtest.RoundTrip``). ``open_trades`` are the store's open trades at a
-    restart: ``resume`` (or else the first fill of their leg) carries them on. On a leg with
-    earlier trips the baseline is what their stored ``pnl`` and ``fees`` imply, so funding
-    settled between the trade's last write and the restart is not counted in it. The exit
-    average counts the exits seen since the restart.
+    exits (as ``aegis.backtest.RoundTrip``); ``exit_price`` stays None while the trade is
+    open, even partly exited. Every record also carries the leg's net realised PnL and fees
+    when the trade opened and the quantity and notional exited so far, so ``open_trades``, the
+    store's open trades at a restart, resume exactly: ``resume`` (or else the first fill of
+    their leg) carries them on, every funding payment the leg settled since the trade opened
+    counts in its ``pnl``, and its exit average counts the exits before the restart too.
     """
 
     def __init__(self, bot_id: str, open_trades: Iterable[TradeRecord] = ()) -> None:
@@ -157,12 +158,18 @@ class TradeTracker:
 
 
 def _resumed(restored: TradeRecord, leg: Position) -> _OpenTrade:
-    fees_before = leg.fees_paid - restored.fees
-    # The leg's only trip (no fee paid before it): all the leg holds is the trade's, with
-    # every funding payment it settled. Earlier trips on the leg: the trade's stored pnl
-    # singles out its share of the leg's net PnL; funding the leg settled after the trade's
-    # last write and before the restart is not in that pnl, so it stays with the earlier trips.
-    net_before = leg.net_realised_pnl - restored.pnl if fees_before else _ZERO
+    net_before, fees_before = restored.leg_net_at_open, restored.leg_fees_at_open
+    if net_before is None or fees_before is None:
+        # A row written before revision 0004 has no baseline: the leg's only trip (no fee paid
+        # before it) owns all the leg holds, with every funding payment; on a leg with earlier
+        # trips the trade's stored pnl singles out its share, so funding settled after its last
+        # write and before the restart stays with the earlier trips, and (no exits stored) the
+        # exit average counts only the exits seen since the restart.
+        fees_before = leg.fees_paid - restored.fees
+        net_before = leg.net_realised_pnl - restored.pnl if fees_before else _ZERO
+    exited, exit_notional = restored.exited_quantity, restored.exit_notional
+    if exited is None or exit_notional is None:
+        exited = exit_notional = _ZERO
     return _OpenTrade(
         restored.trade_id,
         restored.entry_ts_ns,
@@ -170,6 +177,8 @@ def _resumed(restored: TradeRecord, leg: Position) -> _OpenTrade:
         fees_before,
         entered=restored.quantity,
         entry_notional=restored.quantity * restored.entry_price,
+        exited=exited,
+        exit_notional=exit_notional,
     )
 
 
@@ -194,4 +203,8 @@ def _record(
         is_open=is_open,
         exit_ts_ns=None if is_open else fill.ts_ns,
         exit_price=exit_price,
+        leg_net_at_open=state.net_before,
+        leg_fees_at_open=state.fees_before,
+        exited_quantity=state.exited,
+        exit_notional=state.exit_notional,
     )

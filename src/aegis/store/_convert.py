@@ -163,6 +163,10 @@ def trade_values(tenant: str, trade: TradeRecord, now: int) -> dict[str, Any]:
         "fees": trade.fees,
         "is_open": trade.is_open,
         "updated_ns": now,
+        "leg_net_at_open": trade.leg_net_at_open,
+        "leg_fees_at_open": trade.leg_fees_at_open,
+        "exited_quantity": trade.exited_quantity,
+        "exit_notional": trade.exit_notional,
     }
 
 
@@ -181,6 +185,10 @@ def trade_from_row(row: RowMapping) -> TradeRecord:
         is_open=bool(row["is_open"]),
         exit_ts_ns=row["exit_ts_ns"],
         exit_price=row["exit_price"],
+        leg_net_at_open=row["leg_net_at_open"],
+        leg_fees_at_open=row["leg_fees_at_open"],
+        exited_quantity=row["exited_quantity"],
+        exit_notional=row["exit_notional"],
     )
 
 

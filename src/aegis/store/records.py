@@ -18,6 +18,13 @@ class TradeRecord:
 
     An open trade has no exit; writing the same ``trade_id`` again replaces it (closing it).
     ``pnl`` is net of ``fees`` and of the funding the leg settled while the trade was open.
+    ``exit_price`` is the quantity-weighted average of all exits once the trade is closed and
+    None while it is open, even partly exited (as ``aegis.backtest.RoundTrip``).
+
+    The last four fields let a restart resume the trade exactly (None in rows written before
+    revision 0004): ``leg_net_at_open`` / ``leg_fees_at_open`` are the leg's net realised PnL
+    and fees when the trade opened, ``exited_quantity`` / ``exit_notional`` the quantity exited
+    so far and the sum of quantity times price of those exits.
     """
 
     trade_id: str
@@ -32,6 +39,10 @@ class TradeRecord:
     is_open: bool
     exit_ts_ns: int | None = None
     exit_price: Decimal | None = None
+    leg_net_at_open: Decimal | None = None
+    leg_fees_at_open: Decimal | None = None
+    exited_quantity: Decimal | None = None
+    exit_notional: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

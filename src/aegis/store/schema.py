@@ -234,6 +234,11 @@ class TradeRow(Base):
     fees: Mapped[Decimal] = mapped_column(ExactDecimal, nullable=False)
     is_open: Mapped[bool] = mapped_column(Boolean, nullable=False)
     updated_ns: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # revision 0004: what a restart needs to resume the trade exactly (null in older rows)
+    leg_net_at_open: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    leg_fees_at_open: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    exited_quantity: Mapped[Decimal | None] = mapped_column(ExactDecimal)
+    exit_notional: Mapped[Decimal | None] = mapped_column(ExactDecimal)
 
 
 class BalanceSnapshotRow(Base):

@@ -19,7 +19,7 @@ def test_status_then_upgrade_then_status(module_database: Callable[[], str]) -> 
     url = module_database()
     before = runner.invoke(app, ["db", "status", "--database-url", url, "--json"])
     assert before.exit_code == 1, before.output
-    assert json.loads(before.output)["pending_revisions"] == ["0001", "0002", "0003"]
+    assert json.loads(before.output)["pending_revisions"] == ["0001", "0002", "0003", "0004"]
     upgraded = runner.invoke(app, ["db", "upgrade", "--database-url", url])
     assert upgraded.exit_code == 0, upgraded.output
     assert f"-> {head_revision()}" in upgraded.output

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from sqlalchemy import insert, inspect
 
-from aegis.model import OrderStatus
+from aegis.engine.record import TradeTracker
+from aegis.model import Fill, LiquidityRole, OrderSide, OrderStatus, Position, PositionSide
 from aegis.store import Store, head_revision
 from aegis.store.schema import (
     Base,
@@ -15,6 +17,7 @@ from aegis.store.schema import (
     IntentSequenceRow,
     OrderRow,
     TenantRow,
+    TradeRow,
     table_of,
 )
 
@@ -46,7 +49,10 @@ def test_database_at_0001_with_data_is_upgraded_in_place(
     try:
         store.upgrade("0001")
         status = store.status()
-        assert (status.current_revision, status.pending_revisions) == ("0001", ("0002", "0003"))
+        assert (status.current_revision, status.pending_revisions) == (
+            "0001",
+            ("0002", "0003", "0004"),
+        )
         assert "closed_ns" not in _columns(store, "orders")
         with store.engine.begin() as connection:
             connection.execute(insert(table_of(TenantRow)).values(id="t1", name="t1", created_ns=1))
@@ -130,7 +136,82 @@ def test_new_database_reports_every_revision_pending(module_database: Callable[[
     finally:
         store.close()
     assert before.current_revision is None
-    assert before.pending_revisions == ("0001", "0002", "0003")
+    assert before.pending_revisions == ("0001", "0002", "0003", "0004")
     assert not before.is_current
     assert after.is_current
     assert set(after.table_counts) == {table.name for table in Base.metadata.sorted_tables}
+
+
+_RESUME_COLUMNS = ("leg_net_at_open", "leg_fees_at_open", "exited_quantity", "exit_notional")
+
+
+def test_trades_at_0003_are_upgraded_with_null_resume_columns_and_resume_as_before(
+    module_database: Callable[[], str],
+) -> None:
+    store = Store(module_database())
+    try:
+        store.upgrade("0003")
+        assert not set(_RESUME_COLUMNS) & set(_columns(store, "trades"))
+        with store.engine.begin() as connection:
+            connection.execute(insert(table_of(TenantRow)).values(id="t1", name="t1", created_ns=1))
+            connection.execute(
+                insert(table_of(BotRow)).values(tenant_id="t1", bot_id="bot1", created_ns=1)
+            )
+            # an open short trade: entered 2 at 110, paid 0.2 so far (the 0003 columns only)
+            connection.execute(
+                insert(table_of(TradeRow)).values(
+                    tenant_id="t1", bot_id="bot1", trade_id="s3:short", symbol="BTC/USDT:USDT",
+                    side="short", entry_ts_ns=2, exit_ts_ns=None, entry_price=Decimal(110),
+                    exit_price=None, quantity=Decimal(2), pnl=Decimal("-0.2"),
+                    fees=Decimal("0.2"), is_open=True, updated_ns=2,
+                )
+            )  # fmt: skip
+
+        store.upgrade()
+
+        assert store.status().current_revision == head_revision()
+        assert set(_RESUME_COLUMNS) <= set(_columns(store, "trades"))
+        [trade] = store.trades("t1", "bot1", is_open=True)
+        assert (trade.trade_id, trade.quantity, trade.pnl) == (
+            "s3:short",
+            Decimal(2),
+            Decimal("-0.2"),
+        )
+        assert [getattr(trade, name) for name in _RESUME_COLUMNS] == [None] * 4
+    finally:
+        store.close()
+    # the fallback: the leg made 50 (net 48) in earlier trips; the stored pnl singles that out
+    leg = Position("BTC/USDT:USDT", PositionSide.SHORT, Decimal(2), Decimal(110), Decimal(50),
+                   Decimal("2.2"))  # fmt: skip
+    tracker = TradeTracker("bot1", [trade])
+    tracker.resume([leg])
+    after = Position("BTC/USDT:USDT", PositionSide.SHORT, Decimal(0), Decimal(0), Decimal(60),
+                     Decimal("2.4"))  # fmt: skip
+    close = Fill("b2", "BTC/USDT:USDT", OrderSide.BUY, Decimal(105), Decimal(2), Decimal("0.2"),
+                 "USDT", LiquidityRole.TAKER, 3, "T-b2")  # fmt: skip
+    closed = tracker.on_fill(close, leg, after)
+    assert (closed.is_open, closed.pnl, closed.fees, closed.exit_price) == (
+        False, Decimal("9.6"), Decimal("0.4"), Decimal(105),
+    )  # fmt: skip
+    assert (closed.leg_net_at_open, closed.leg_fees_at_open) == (Decimal(48), Decimal(2))
+
+
+def test_0004_downgrades_to_0003_keeping_the_trades(module_database: Callable[[], str]) -> None:
+    from alembic import command
+
+    from aegis.store.migrate import _config
+
+    store = Store(module_database())
+    try:
+        store.upgrade()
+        config = _config(store.engine)
+        with store.engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+            connection.commit()
+        assert store.status().current_revision == "0003"
+        assert not set(_RESUME_COLUMNS) & set(_columns(store, "trades"))
+        store.upgrade()
+        assert set(_RESUME_COLUMNS) <= set(_columns(store, "trades"))
+    finally:
+        store.close()
