@@ -18,7 +18,7 @@ from aegis.engine.crashpoints import crash_point
 from aegis.engine.guards import PositionLocks
 from aegis.engine.journal import UNAVAILABLE_ERRORS, DatabaseUnavailable, DurableJournal
 from aegis.engine.risk_gate import RiskGate
-from aegis.execution.reconcile import PositionBook
+from aegis.execution.reconcile import PositionBook, TradeTracker
 from aegis.model.events import Fill, OrderUpdate
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
@@ -202,19 +202,24 @@ class Durability:
         return [(o, fills[o.client_order_id]) for o in orders]
 
     def reload_positions(self, instruments: Mapping[str, Instrument]) -> None:
-        """Reload the journal's position legs from the store after adopted fills.
+        """Reload the journal's position legs and open trades from the store after adopted fills.
 
-        Reconciliation wrote the adopted fills' legs, but the journal's in-memory legs never
-        saw those fills: the next fill journaled would write a leg without them. The queued
-        writes go first, so the legs read are the ones everything journaled produced.
+        Reconciliation wrote the adopted fills' legs and the trades they imply, but the
+        journal's in-memory legs and trade tracker never saw those fills: the next fill
+        journaled would write a leg without them and carry on a trade the adopted fills closed
+        or reduced. The queued writes go first, so the legs and trades read are the ones
+        everything journaled produced; the open trades resume on the reloaded legs.
         """
         journal = self.journal
         journal.drain()
+        store, tenant, bot_id = journal.store, self.tenant, self.bot_id
         try:
-            positions = journal.store.positions(self.tenant, bot_id=self.bot_id)
+            positions = store.positions(tenant, bot_id=bot_id)
+            open_trades = store.trades(tenant, bot_id=bot_id, is_open=True)
         except UNAVAILABLE_ERRORS as error:
-            raise DatabaseUnavailable(f"position legs not read: {error}") from error
+            raise DatabaseUnavailable(f"position legs or open trades not read: {error}") from error
         journal.book = PositionBook(positions, instruments)
+        journal.trades = TradeTracker(bot_id, open_trades)  # resumes on the book just set
 
     # ----------------------------------------------------------------- snapshots
     def state(self) -> dict[str, Any]:

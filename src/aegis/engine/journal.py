@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError
 
 from aegis.engine.journal_writer import Job, OrderedWriter, Write
 from aegis.engine.record import TradeTracker as TradeTracker  # recovery imports it from here
-from aegis.execution.reconcile import PositionBook, split_one_way_flip
+from aegis.execution.reconcile import PositionBook, apply_fill
 from aegis.model.errors import AegisError
 from aegis.model.events import OrderUpdate
 from aegis.model.instrument import Instrument
@@ -199,14 +199,7 @@ class DurableJournal:
         trades: list[TradeRecord] = []
         fill = update.fill
         if fill is not None:
-            legs = self.book.legs()
-            for index, part in enumerate(split_one_way_flip(fill, legs)):
-                if index:
-                    legs = self.book.legs()  # a flip's second part: the first one moved a leg
-                before = {leg.side: leg for leg in legs if leg.symbol == part.symbol}
-                after = self.book.apply(part)
-                positions.append(after)
-                trades.append(self.trades.on_fill(part, before.get(after.side), after))
+            positions, trades = apply_fill(self.book, self.trades, fill)
         if self.on_round_trip is not None:
             for trade in trades:
                 if not trade.is_open:

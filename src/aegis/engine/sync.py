@@ -55,7 +55,7 @@ class RecordedOrders(Protocol):
         ...
 
     def reload_positions(self, instruments: Mapping[str, Instrument]) -> None:
-        """Reload the journal's position legs after adopted fills."""
+        """Reload the journal's position legs and open trades after adopted fills."""
         ...
 
 

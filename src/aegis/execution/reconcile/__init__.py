@@ -2,11 +2,13 @@
 
 ``compare_states`` is the pure core; ``Reconciler`` fetches everything, compares, records and
 heals by policy; ``resolve_pending`` is the startup recovery of pending orders. Both use
-``aegis.model.PENDING_STATUSES`` (RC3). Imported directly by the engine:
-``from aegis.execution.reconcile import Reconciler``.
+``aegis.model.PENDING_STATUSES`` (RC3). ``TradeTracker`` and ``apply_fill`` derive the round
+trips a fill implies, for the runtime's journal and for adopted fills alike. Imported directly
+by the engine: ``from aegis.execution.reconcile import Reconciler``.
 """
 
 from aegis.execution.reconcile._positions import PositionBook, split_one_way_flip
+from aegis.execution.reconcile._trades import TradeTracker, apply_fill
 from aegis.execution.reconcile._types import (
     HealAction,
     LocalState,
@@ -56,7 +58,9 @@ __all__ = [
     "ReconciliationReport",
     "RecordKind",
     "Tolerances",
+    "TradeTracker",
     "VenueState",
+    "apply_fill",
     "compare_states",
     "resolve_pending",
     "split_one_way_flip",

@@ -4,6 +4,11 @@ Synchronous (the store is): the async callers run it in a worker thread. The ord
 machine is followed where it allows the venue's answer; where it does not (the venue reports
 fills on an order we hold as expired, say), the venue wins and the forced state carries a
 reason that says so.
+
+An adopted fill writes the round trips it implies (``apply_fill``: the journal's derivation),
+starting from the store's open trades, in the same transaction as the legs it moves: an exit
+missed while the bot was down closes or reduces the open trade with its exact exit price, and
+a fill that opens a leg from flat opens its trade.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Final
 
 import structlog
 
-from aegis.execution.reconcile._positions import PositionBook, split_one_way_flip
+from aegis.execution.reconcile._positions import PositionBook
+from aegis.execution.reconcile._trades import TradeTracker, apply_fill
 from aegis.model import (
     IllegalTransition,
     Instrument,
@@ -82,7 +88,7 @@ class OrderHealer:
         self._bot_id = bot_id
         self._instruments = instruments
         self._clock = clock
-        self._book = PositionBook(store.positions(tenant, bot_id), instruments)
+        self._book, self._trades = self._load()
 
     def adopt_missing(self, venue_order: VenueOrder, fills: Sequence[Fill]) -> Order:
         """Record an order only the venue knows (another client, a lost ack), then heal it."""
@@ -144,6 +150,14 @@ class OrderHealer:
         return after
 
     # ----------------------------------------------------------------- internals
+    def _load(self) -> tuple[PositionBook, TradeTracker]:
+        """Read the stored legs and open trades: adopted fills carry on from them."""
+        store, tenant, bot_id = self._store, self._tenant, self._bot_id
+        book = PositionBook(store.positions(tenant, bot_id), self._instruments)
+        trades = TradeTracker(bot_id, store.trades(tenant, bot_id=bot_id, is_open=True))
+        trades.resume(book.legs())
+        return book, trades
+
     def _apply_fill(self, order: Order, fill: Fill) -> Order:
         if order.status is _S.NEW:  # it was sent after all: the venue filled it
             order = order.apply(OrderUpdate(order.client_order_id, _E.SUBMIT, fill.ts_ns))
@@ -156,15 +170,16 @@ class OrderHealer:
             after = order.apply(update)
         except IllegalTransition:
             after = _forced_fill(order, fill)
-        # a one-way flip moves two legs: the closed one and the opened one, each its fee share
-        positions = [self._book.apply(part) for part in split_one_way_flip(fill, self._book.legs())]
+        # a one-way flip moves two legs (the closed one and the opened one, each its fee share)
+        # and ends one trade while it opens the next
+        positions, trades = apply_fill(self._book, self._trades, fill)
         try:
-            self._store.apply_order_update(self._tenant, after, update, positions=positions)
+            self._store.apply_order_update(
+                self._tenant, after, update, positions=positions, trades=trades
+            )
         except DuplicateFill:
             # the stream stored it meanwhile: the store is right, re-read it
-            self._book = PositionBook(
-                self._store.positions(self._tenant, self._bot_id), self._instruments
-            )
+            self._book, self._trades = self._load()
             stored = self._store.get_order(self._tenant, order.client_order_id)
             return order if stored is None else stored
         return after
