@@ -18,7 +18,7 @@ Conventions (also in docs/backtesting.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -111,13 +111,22 @@ class Metrics:
         return out
 
 
-def _returns(equity: np.ndarray, initial_equity: float) -> np.ndarray:
-    # built in one array (no shifted copy, no second temporary): equity[i] / equity[i-1] - 1
-    returns = np.empty_like(equity)
-    returns[0] = equity[0] / initial_equity
-    np.divide(equity[1:], equity[:-1], out=returns[1:])
-    returns -= 1.0
-    return returns
+def _return_blocks(equity: np.ndarray, initial_equity: float) -> Iterator[np.ndarray]:
+    """The per-bar returns ``equity[i] / equity[i-1] - 1``, a block at a time (a fresh array each).
+
+    The first return is against ``initial_equity``. Blocks keep the scratch at ~0.5 MB: the
+    whole candle-length array of returns and the deviations ``np.std`` builds from it were
+    16 MB a million candles, the backtest process's peak memory.
+    """
+    previous = initial_equity
+    for first in range(0, equity.size, _BLOCK):
+        block = equity[first : first + _BLOCK]
+        returns = np.empty_like(block)
+        returns[0] = block[0] / previous
+        np.divide(block[1:], block[:-1], out=returns[1:])
+        returns -= 1.0
+        previous = float(block[-1])
+        yield returns
 
 
 def _max_drawdown(equity: np.ndarray, initial_equity: float) -> float:
@@ -136,19 +145,34 @@ def _max_drawdown(equity: np.ndarray, initial_equity: float) -> float:
 
 
 def _sharpe_sortino(
-    returns: np.ndarray, bar_interval_ms: int, min_samples: int, reasons: dict[str, str]
+    equity: np.ndarray,
+    initial_equity: float,
+    bar_interval_ms: int,
+    min_samples: int,
+    reasons: dict[str, str],
 ) -> tuple[float | None, float | None]:
-    short = not_enough_data("sharpe and sortino", returns.size, min_samples, unit="returns")
+    count = equity.size  # one return per bar
+    short = not_enough_data("sharpe and sortino", count, min_samples, unit="returns")
     if short is not None:
         reasons["sharpe"] = reasons["sortino"] = short
         return None, None
     scale = math.sqrt(periods_per_year(bar_interval_ms))
-    mean = float(np.mean(returns))
-    std = float(np.std(returns, ddof=1))
-    # returns is ours: the downside squares are made in place (x ** 2 is np.square for floats)
-    np.minimum(returns, 0.0, out=returns)
-    np.square(returns, out=returns)
-    downside = float(np.sqrt(np.mean(returns)))
+    # two passes over the returns, a block at a time: the mean, then the squared deviations
+    # from it (the sample standard deviation) and the downside squares; each block's sum is
+    # numpy's pairwise sum, and fsum adds the blocks' sums exactly
+    mean = math.fsum(float(np.add.reduce(r)) for r in _return_blocks(equity, initial_equity))
+    mean /= count
+    deviations: list[float] = []
+    downsides: list[float] = []
+    for returns in _return_blocks(equity, initial_equity):
+        deviation = returns - mean
+        np.square(deviation, out=deviation)
+        deviations.append(float(np.add.reduce(deviation)))
+        np.minimum(returns, 0.0, out=returns)
+        np.square(returns, out=returns)
+        downsides.append(float(np.add.reduce(returns)))
+    std = math.sqrt(math.fsum(deviations) / (count - 1))
+    downside = math.sqrt(math.fsum(downsides) / count)
     sharpe: float | None = None
     sortino: float | None = None
     if std <= ZERO_VARIANCE_STD:
@@ -275,7 +299,7 @@ def compute_metrics(
             reasons["sharpe"] = reasons["sortino"] = reason
         else:
             sharpe, sortino = _sharpe_sortino(
-                _returns(equity, initial_equity), bar_interval_ms, min_samples, reasons
+                equity, initial_equity, bar_interval_ms, min_samples, reasons
             )
     profit_factor, win_rate, avg_trade = _trade_statistics(pnls, reasons)
     return Metrics(
