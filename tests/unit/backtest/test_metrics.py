@@ -253,3 +253,23 @@ def test_profit_factor_that_overflows_is_null_with_a_reason() -> None:
     metrics = _metrics([], pnls=[2.0, -1.1125369292536007e-308])
     assert metrics.profit_factor is None
     assert "overflows" in metrics.null_reasons["profit_factor"]
+
+
+@pytest.mark.parametrize("bars", [65_535, 65_536, 65_537, 200_003])
+def test_sharpe_and_sortino_over_blocks_equal_the_whole_array_formula(bars: int) -> None:
+    # longer than one block of the two-pass computation: a return that straddles a block
+    # boundary (equity[i] / equity[i - 1] across two blocks) must count exactly once
+    rng = np.random.default_rng(bars)
+    equity = 100.0 * np.cumprod(1.0 + rng.normal(0.0002, 0.01, bars))
+    # a jump right at the first block boundary, which a block that restarted from the
+    # initial equity (or skipped the boundary's return) would miss
+    equity[65_536 % bars :] *= 1.5
+    returns = np.empty(bars)
+    returns[0] = equity[0] / 100.0 - 1.0
+    returns[1:] = equity[1:] / equity[:-1] - 1.0
+    scale = math.sqrt(periods_per_year(MINUTE_MS))
+    sharpe = returns.mean() / returns.std(ddof=1) * scale
+    sortino = returns.mean() / math.sqrt(np.mean(np.minimum(returns, 0.0) ** 2)) * scale
+    metrics = _metrics(list(equity), bar_interval_ms=MINUTE_MS)
+    assert metrics.sharpe == pytest.approx(sharpe, rel=1e-12)
+    assert metrics.sortino == pytest.approx(sortino, rel=1e-12)
