@@ -8,7 +8,7 @@ it (unit tests, the parity fakes) trades exactly as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -23,10 +23,19 @@ from aegis.model.events import Fill, OrderUpdate
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
 from aegis.risk import BreakerAuditEvent, BreakerBoard, BreakerKind, KillSwitch, RiskEngine
+from aegis.store import TradeRecord
 
 log = structlog.get_logger(__name__)
 
 SYSTEM_ACTOR: Final = "system"
+
+#: where the risk engine's history of a symbol's round trips ends: ``(exit_ts_ns, trade_id)``
+_Mark = tuple[int, str]
+
+
+def _round_trip_mark(trade: TradeRecord) -> _Mark:
+    """Return the mark of a closed trade: its exit time, then its id (ties of one instant)."""
+    return (trade.exit_ts_ns or 0, trade.trade_id)
 
 
 @dataclass(slots=True)
@@ -44,6 +53,7 @@ class Restored:
     start_reconciliation: str | None = None
     breakers: list[str] = field(default_factory=list)
     kill_switch: list[str] = field(default_factory=list)
+    round_trips_replayed: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Return a JSON-safe dict."""
@@ -59,6 +69,7 @@ class Restored:
             "start_reconciliation": self.start_reconciliation,
             "breakers": list(self.breakers),
             "kill_switch": list(self.kill_switch),
+            "round_trips_replayed": self.round_trips_replayed,
         }
 
 
@@ -88,12 +99,15 @@ class Durability:
         #: reconciliation runs with mismatches seen so far: the store may hold orders the
         #: running process lacks after each (``recorded_orders_unknown``)
         self.reconciliations = 0
+        #: per symbol, the newest closed trade fed to the risk engine (``record_round_trip``)
+        self.round_trip_marks: dict[str, _Mark] = {}
+        #: True after restoring a snapshot written before the marks existed: its risk state
+        #: holds an unknown prefix of the stored round trips (recovery replays none)
+        self.round_trip_marks_unknown = False
         journal.on_availability = self.on_database
         # the writes after the venue call leave the event loop (the intent stays synchronous)
         journal.start_writer()
-        journal.on_round_trip = lambda trade: risk.record_round_trip(
-            trade.pnl, trade.exit_ts_ns or clock_ns()
-        )
+        journal.on_round_trip = self.record_round_trip
 
     @property
     def tenant(self) -> str:
@@ -221,21 +235,73 @@ class Durability:
         journal.book = PositionBook(positions, instruments)
         journal.trades = TradeTracker(bot_id, open_trades)  # resumes on the book just set
 
+    # ----------------------------------------------------------------- round trips
+    def record_round_trip(self, trade: TradeRecord) -> None:
+        """Feed a closed trade's net PnL to the risk engine; advance its symbol's mark."""
+        self.risk.record_round_trip(trade.pnl, trade.exit_ts_ns or self.clock_ns())
+        self._advance_mark(trade)
+
+    def replay_round_trips(self, closed: Iterable[TradeRecord]) -> int:
+        """Feed the closed trades after their symbol's mark, oldest exit first; return how many.
+
+        ``closed`` is the bot's closed trades in the store. These are the round trips the
+        risk state lacks: closed after the snapshot restored (a crash before the next one), or
+        written by the start reconciliation for adopted fills. The cooldown counts consecutive
+        losses across symbols, hence one order by ``(exit_ts_ns, trade_id)`` over all of them.
+        """
+        missed = [t for t in closed if not t.is_open and self._after_mark(t)]
+        missed.sort(key=_round_trip_mark)
+        for trade in missed:
+            self.record_round_trip(trade)
+        return len(missed)
+
+    def mark_round_trips_seen(self, closed: Iterable[TradeRecord]) -> None:
+        """Advance the marks past ``closed`` without feeding them (the risk state has them)."""
+        for trade in closed:
+            self._advance_mark(trade)
+
+    def _after_mark(self, trade: TradeRecord) -> bool:
+        current = self.round_trip_marks.get(trade.symbol)
+        return current is None or _round_trip_mark(trade) > current
+
+    def _advance_mark(self, trade: TradeRecord) -> None:
+        # never back: a trade closed out of order (an adopted fill's) must not reopen the range
+        if self._after_mark(trade):
+            self.round_trip_marks[trade.symbol] = _round_trip_mark(trade)
+
     # ----------------------------------------------------------------- snapshots
     def state(self) -> dict[str, Any]:
-        """Return the risk and kill-switch state for the bot snapshot (PE3).
+        """Return the risk and kill-switch state and the round-trip marks for the snapshot (PE3).
 
         Waits for the journal's writer first: a snapshot never runs ahead of the orders,
         fills and positions written before it.
         """
         self.journal.drain()
-        return {"risk": self.risk.state(), "kill_switch": self.kill_switch.state()}
+        return {
+            "risk": self.risk.state(),
+            "kill_switch": self.kill_switch.state(),
+            "round_trip_marks": {s: [ts, tid] for s, (ts, tid) in self.round_trip_marks.items()},
+        }
 
     def restore(self, state: dict[str, Any]) -> None:
         """Load what ``state`` returned."""
         if "risk" in state:
             self.risk.restore(state["risk"])
+            # a snapshot without marks predates them: its risk state is not empty
+            self.round_trip_marks_unknown = "round_trip_marks" not in state
+        self.round_trip_marks = _marks(state.get("round_trip_marks") or {})
         if "kill_switch" in state:
             self.kill_switch.restore(state["kill_switch"])
         self.restored.breakers = [str(kind) for kind in self.breakers.tripped()]
         self.restored.kill_switch = [scope.label() for scope in self.kill_switch.latched()]
+
+
+def _marks(raw: Mapping[str, Any]) -> dict[str, _Mark]:
+    marks: dict[str, _Mark] = {}
+    for symbol, mark in raw.items():
+        if not (isinstance(mark, list | tuple) and len(mark) == 2):
+            raise ValueError(
+                f"round_trip_marks[{symbol!r}] must be [exit_ts_ns, trade_id], got {mark!r}"
+            )
+        marks[str(symbol)] = (int(mark[0]), str(mark[1]))
+    return marks

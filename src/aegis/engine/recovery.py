@@ -4,7 +4,8 @@ At start, before any candle is decided on: restore the newest bot snapshot (stra
 learned weights, last processed candle, breakers, kill switch, risk state), resolve every pending
 order against the venue (adopting its answer), run a full reconciliation (trigger ``start``),
 then rehydrate the order manager, the position legs and the applier's memory of fills from the
-store. ``snapshot_state`` is what the runtime saves periodically and at shutdown.
+store, and feed the risk engine the round trips its restored state lacks (``_replay_round_trips``).
+``snapshot_state`` is what the runtime saves periodically and at shutdown.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from aegis.engine.durable import Durability
 from aegis.engine.journal import TradeTracker
 from aegis.engine.runtime import TradingRuntime
 from aegis.execution.reconcile import PositionBook, Reconciler, resolve_pending
-from aegis.store import Store
+from aegis.store import Store, TradeRecord
 
 log = structlog.get_logger(__name__)
 
@@ -99,6 +100,8 @@ async def recover(
         report = await reconciler.run("start")
         restored.start_reconciliation = report.status
     await asyncio.to_thread(_rehydrate, runtime, durability, store)
+    closed = await asyncio.to_thread(store.trades, tenant, bot_id=bot_id, is_open=False)
+    _replay_round_trips(durability, closed)
     if cash is not None:
         runtime.pipeline.order_manager.portfolio.cash.update(cash)
     log.info("recovered", tenant=tenant, bot_id=bot_id, **restored.to_json())
@@ -118,6 +121,29 @@ def _restore_snapshot(
     restored.last_candles = {s: ts for s, ts in last.items() if s in restored.strategies}
     runtime.resume_after_ms.update(restored.last_candles)
     durability.restore(dict(state))
+
+
+def _replay_round_trips(durability: Durability, closed: list[TradeRecord]) -> None:
+    """Feed the risk engine the stored round trips after the snapshot's marks.
+
+    Those closed after the last snapshot (a crash) or by the start reconciliation's adopted
+    fills. With no snapshot, all of them (the risk state starts empty: the store is the
+    truth). A snapshot written before the marks existed holds an unknown prefix of them in its
+    risk state: nothing is replayed (counting a loss twice would pause entries wrongly), and
+    the marks start at the newest stored trades so the next start replays only newer ones.
+    """
+    if durability.round_trip_marks_unknown:
+        durability.mark_round_trips_seen(closed)
+        durability.round_trip_marks_unknown = False
+        log.warning(
+            "round_trips_not_replayed",
+            reason="the snapshot predates round-trip marks: its risk state already holds an "
+            "unknown part of the stored round trips",
+            bot_id=durability.bot_id,
+            closed_trades=len(closed),
+        )
+        return
+    durability.restored.round_trips_replayed = durability.replay_round_trips(closed)
 
 
 def _rehydrate(runtime: TradingRuntime, durability: Durability, store: Store) -> None:
