@@ -222,7 +222,9 @@ class Durability:
         journal's in-memory legs and trade tracker never saw those fills: the next fill
         journaled would write a leg without them and carry on a trade the adopted fills closed
         or reduced. The queued writes go first, so the legs and trades read are the ones
-        everything journaled produced; the open trades resume on the reloaded legs.
+        everything journaled produced; the open trades resume on the reloaded legs. The round
+        trips the adopted fills closed reached the store only: the risk engine is fed those
+        after their symbol's mark, as at a restart (the journal's own ones are behind it).
         """
         journal = self.journal
         journal.drain()
@@ -230,10 +232,14 @@ class Durability:
         try:
             positions = store.positions(tenant, bot_id=bot_id)
             open_trades = store.trades(tenant, bot_id=bot_id, is_open=True)
+            closed = store.trades(tenant, bot_id=bot_id, is_open=False)
         except UNAVAILABLE_ERRORS as error:
-            raise DatabaseUnavailable(f"position legs or open trades not read: {error}") from error
+            raise DatabaseUnavailable(f"position legs or trades not read: {error}") from error
         journal.book = PositionBook(positions, instruments)
         journal.trades = TradeTracker(bot_id, open_trades)  # resumes on the book just set
+        replayed = self.replay_round_trips(closed)
+        if replayed:
+            log.info("round_trips_replayed", bot_id=bot_id, count=replayed, after="reconciliation")
 
     # ----------------------------------------------------------------- round trips
     def record_round_trip(self, trade: TradeRecord) -> None:

@@ -192,3 +192,20 @@ async def test_the_running_process_closes_a_trade_a_missed_fill_opened(
     assert list(_trades(store)) == ["by-hand:long"]
     _assert_closed(_trades(store)["by-hand:long"], opened, [live])
     _no_open_trade_on_a_flat_leg(store)
+
+
+async def test_the_running_risk_engine_hears_of_a_trade_a_missed_exit_closed(
+    venue: CcxtVenue, store: Store, server: EmulatorServer, other_client: Any
+) -> None:
+    # the loss cooldown and the Kelly history of the running bot count the round trip that the
+    # reconciliation closed, once, and its mark moves past it (a restart replays nothing)
+    runtime, durability, entry, exit_fill = await _long_then_exit_by_hand(
+        venue, store, server, other_client, 10
+    )
+    before = list(durability.risk.history.pnls)
+
+    await _heal_running(runtime, durability, venue, store)
+    [closed] = store.trades(TENANT, BOT, is_open=False)
+    _assert_closed(closed, entry, [exit_fill])
+    assert list(durability.risk.history.pnls) == [*before, closed.pnl]
+    assert durability.round_trip_marks[SYMBOL] == (closed.exit_ts_ns, closed.trade_id)
