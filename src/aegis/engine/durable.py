@@ -18,7 +18,7 @@ from aegis.engine.crashpoints import crash_point
 from aegis.engine.guards import PositionLocks
 from aegis.engine.journal import UNAVAILABLE_ERRORS, DatabaseUnavailable, DurableJournal
 from aegis.engine.risk_gate import RiskGate
-from aegis.execution.reconcile import PositionBook, TradeTracker
+from aegis.execution.reconcile import stored_legs_and_trades
 from aegis.model.events import Fill, OrderUpdate
 from aegis.model.instrument import Instrument
 from aegis.model.order import Order
@@ -230,13 +230,12 @@ class Durability:
         journal.drain()
         store, tenant, bot_id = journal.store, self.tenant, self.bot_id
         try:
-            positions = store.positions(tenant, bot_id=bot_id)
-            open_trades = store.trades(tenant, bot_id=bot_id, is_open=True)
+            book, trades = stored_legs_and_trades(store, tenant, bot_id, instruments)
             closed = store.trades(tenant, bot_id=bot_id, is_open=False)
         except UNAVAILABLE_ERRORS as error:
             raise DatabaseUnavailable(f"position legs or trades not read: {error}") from error
-        journal.book = PositionBook(positions, instruments)
-        journal.trades = TradeTracker(bot_id, open_trades)  # resumes on the book just set
+        journal.book = book
+        journal.trades = trades
         replayed = self.replay_round_trips(closed)
         if replayed:
             log.info("round_trips_replayed", bot_id=bot_id, count=replayed, after="reconciliation")

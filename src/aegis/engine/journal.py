@@ -30,8 +30,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError
 
 from aegis.engine.journal_writer import Job, OrderedWriter, Write
-from aegis.engine.record import TradeTracker as TradeTracker  # recovery imports it from here
-from aegis.execution.reconcile import PositionBook, apply_fill
+from aegis.execution.reconcile import PositionBook, TradeTracker, apply_fill
 from aegis.model.errors import AegisError
 from aegis.model.events import OrderUpdate
 from aegis.model.instrument import Instrument

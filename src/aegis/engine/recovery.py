@@ -22,9 +22,12 @@ import structlog
 from sqlalchemy import text
 
 from aegis.engine.durable import Durability
-from aegis.engine.journal import TradeTracker
 from aegis.engine.runtime import TradingRuntime
-from aegis.execution.reconcile import PositionBook, Reconciler, resolve_pending
+from aegis.execution.reconcile import (
+    Reconciler,
+    resolve_pending,
+    stored_legs_and_trades,
+)
 from aegis.store import Store, TradeRecord
 
 log = structlog.get_logger(__name__)
@@ -158,8 +161,9 @@ def _rehydrate(runtime: TradingRuntime, durability: Durability, store: Store) ->
     manager.next_sequence = max(manager.next_sequence, stored_next_sequence(store, tenant, bot_id))
     runtime.applier.remember(fills)
     journal = durability.journal
-    journal.book = PositionBook(store.positions(tenant, bot_id=bot_id), manager.instruments)
-    journal.trades = TradeTracker(bot_id, store.trades(tenant, bot_id=bot_id, is_open=True))
+    journal.book, journal.trades = stored_legs_and_trades(
+        store, tenant, bot_id, manager.instruments
+    )
     durability.locks.rebind(manager.open_orders)
     by_id = {o.client_order_id: o for o in orders}
     for client_id in list(durability.risk.pending()):

@@ -3,12 +3,13 @@
 ``compare_states`` is the pure core; ``Reconciler`` fetches everything, compares, records and
 heals by policy; ``resolve_pending`` is the startup recovery of pending orders. Both use
 ``aegis.model.PENDING_STATUSES`` (RC3). ``TradeTracker`` and ``apply_fill`` derive the round
-trips a fill implies, for the runtime's journal and for adopted fills alike. Imported directly
+trips a fill implies, for the runtime's journal and for adopted fills alike, from what
+``stored_legs_and_trades`` reads back. Imported directly
 by the engine: ``from aegis.execution.reconcile import Reconciler``.
 """
 
 from aegis.execution.reconcile._positions import PositionBook, split_one_way_flip
-from aegis.execution.reconcile._trades import TradeTracker, apply_fill
+from aegis.execution.reconcile._trades import TradeTracker, apply_fill, stored_legs_and_trades
 from aegis.execution.reconcile._types import (
     HealAction,
     LocalState,
@@ -64,5 +65,6 @@ __all__ = [
     "compare_states",
     "resolve_pending",
     "split_one_way_flip",
+    "stored_legs_and_trades",
     "venue_key",
 ]

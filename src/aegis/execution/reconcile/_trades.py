@@ -13,16 +13,30 @@ same transaction as the legs they move. ``aegis.engine.record`` re-exports it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Final
 
 from aegis.execution.reconcile._positions import PositionBook, split_one_way_flip
-from aegis.model import Fill, Position, PositionSide
-from aegis.store import TradeRecord
+from aegis.model import Fill, Instrument, Position, PositionSide
+from aegis.store import Store, TradeRecord
 
 _ZERO: Final = Decimal(0)
+
+
+def stored_legs_and_trades(
+    store: Store, tenant: str, bot_id: str, instruments: Mapping[str, Instrument]
+) -> tuple[PositionBook, TradeTracker]:
+    """Return the bot's stored position legs and its stored open trades resumed on them.
+
+    What a restart, a heal of the running process and reconciliation's adoption all carry on
+    from: fills applied afterwards (``apply_fill``) continue the legs and the trades.
+    """
+    book = PositionBook(store.positions(tenant, bot_id=bot_id), instruments)
+    trades = TradeTracker(bot_id, store.trades(tenant, bot_id=bot_id, is_open=True))
+    trades.resume(book.legs())
+    return book, trades
 
 
 def apply_fill(

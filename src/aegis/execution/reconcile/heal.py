@@ -20,7 +20,7 @@ from typing import Final
 import structlog
 
 from aegis.execution.reconcile._positions import PositionBook
-from aegis.execution.reconcile._trades import TradeTracker, apply_fill
+from aegis.execution.reconcile._trades import TradeTracker, apply_fill, stored_legs_and_trades
 from aegis.model import (
     IllegalTransition,
     Instrument,
@@ -152,11 +152,7 @@ class OrderHealer:
     # ----------------------------------------------------------------- internals
     def _load(self) -> tuple[PositionBook, TradeTracker]:
         """Read the stored legs and open trades: adopted fills carry on from them."""
-        store, tenant, bot_id = self._store, self._tenant, self._bot_id
-        book = PositionBook(store.positions(tenant, bot_id), self._instruments)
-        trades = TradeTracker(bot_id, store.trades(tenant, bot_id=bot_id, is_open=True))
-        trades.resume(book.legs())
-        return book, trades
+        return stored_legs_and_trades(self._store, self._tenant, self._bot_id, self._instruments)
 
     def _apply_fill(self, order: Order, fill: Fill) -> Order:
         if order.status is _S.NEW:  # it was sent after all: the venue filled it
